@@ -21,7 +21,7 @@
 struct record {
 	struct record	*next;
 	size_t		 n;
-	char		 text[4072];
+	char		 text[4080];	/* a record is one 4 KiB page */
 };
 
 int
