@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The INI configuration file (libinih). Format and every key are in
+ * docs/pmemtierd.conf.5. Parsing is all-or-nothing: on error nothing is
+ * returned and err says which line and key to fix.
+ */
+#ifndef PMEMTIERD_CONFIG_H
+#define PMEMTIERD_CONFIG_H
+
+#include <stddef.h>
+
+#include "pmemtierd.h"
+
+struct pmtd_config *config_parse_file(const char *path, char *err, size_t errlen);
+struct pmtd_config *config_parse_string(const char *text, char *err, size_t errlen);
+void	config_free(struct pmtd_config *);
+/* The tier marked default, or the only/first tier. */
+struct tier_conf *config_default_tier(struct pmtd_config *);
+
+/* Quota rule helpers shared with quota.c and the runtime rule store. */
+void	config_rules_free(struct quota_rules *);
+const char *config_sel_name(enum quota_sel);
+
+#endif /* PMEMTIERD_CONFIG_H */

@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "conn.h"
+#include "control.h"
+#include "dispatch.h"
+#include "lease.h"
+#include "log.h"
+#include "peer.h"
+#include "wire.h"
+
+/* Packets read per wake-up before yielding to other connections. */
+#define CONN_READ_BATCH	16
+
+/* One receive buffer for everyone: the daemon is single-threaded. */
+static uint8_t	conn_rbuf[PMT_WIRE_MAX_PACKET];
+static uint64_t	conn_next_id = 1;
+
+static void	conn_event(evutil_socket_t, short, void *);
+
+const char *
+conn_state_name(enum conn_state s)
+{
+	switch (s) {
+	case CONN_HELLO:	return "hello";
+	case CONN_READY:	return "ready";
+	case CONN_BLOCKED:	return "blocked";
+	case CONN_CLOSED:	return "closed";
+	}
+	return "?";
+}
+
+/* The only place a connection changes state; it rearms the event to match. */
+void
+conn_set_state(struct conn *c, enum conn_state s)
+{
+	short	what;
+
+	if (c->state == s)
+		return;
+	log_debug("conn %llu: %s -> %s", (unsigned long long)c->id,
+	    conn_state_name(c->state), conn_state_name(s));
+	if (s == CONN_BLOCKED)
+		c->resume = c->state;
+	c->state = s;
+	if (c->ev == NULL)
+		return;
+	event_del(c->ev);
+	if (s == CONN_CLOSED)
+		return;
+	what = (s == CONN_BLOCKED ? EV_WRITE : EV_READ) | EV_PERSIST;
+	event_assign(c->ev, pmtd->base, c->fd, what, conn_event, c);
+	event_add(c->ev, NULL);
+}
+
+struct conn *
+conn_new(int fd, const struct principal *pr)
+{
+	struct conn	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warnx("conn_new: out of memory");
+		close(fd);
+		return NULL;
+	}
+	c->id = conn_next_id++;
+	c->fd = fd;
+	c->pr = *pr;
+	c->state = CONN_HELLO;
+	c->pend_fd = -1;
+	c->connected_at = time(NULL);
+	TAILQ_INIT(&c->leases);
+	c->ev = event_new(pmtd->base, fd, EV_READ | EV_PERSIST, conn_event, c);
+	if (c->ev == NULL || event_add(c->ev, NULL) != 0) {
+		log_warnx("conn_new: cannot watch the socket");
+		if (c->ev != NULL)
+			event_free(c->ev);
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&pmtd->conns, c, entry);
+	pmtd->nconns++;
+	log_debug("conn %llu: pid %d uid %u gid %u cgroup %s%s",
+	    (unsigned long long)c->id, (int)pr->pid, (unsigned)pr->uid,
+	    (unsigned)pr->gid, pr->cgroup, pr->admin ? " (admin)" : "");
+	return c;
+}
+
+void
+conn_close(struct conn *c, const char *why)
+{
+	struct lease	*l;
+	unsigned	 n = c->nleases;
+
+	log_debug("conn %llu: closed (%s), releasing %u leases",
+	    (unsigned long long)c->id, why, n);
+	conn_set_state(c, CONN_CLOSED);
+	while ((l = TAILQ_FIRST(&c->leases)) != NULL)
+		lease_destroy(l, &pmtd->tiers);
+	TAILQ_REMOVE(&pmtd->conns, c, entry);
+	pmtd->nconns--;
+	if (c->ev != NULL)
+		event_free(c->ev);
+	close(c->fd);
+	if (c->pend_fd >= 0)
+		close(c->pend_fd);
+	free(c->pend_buf);
+	free(c->usage);
+	peer_clear(&c->pr);
+	free(c);
+	/* A descriptor came free: accepting may resume after EMFILE. */
+	control_resume();
+}
+
+void
+conn_close_all(void)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&pmtd->conns)) != NULL)
+		conn_close(c, "daemon stopping");
+}
+
+unsigned
+conn_count_uid(uid_t uid)
+{
+	struct conn	*c;
+	unsigned	 n = 0;
+
+	TAILQ_FOREACH(c, &pmtd->conns, entry)
+		if (c->pr.uid == uid)
+			n++;
+	return n;
+}
+
+struct conn *
+conn_find(uint64_t id)
+{
+	struct conn	*c;
+
+	TAILQ_FOREACH(c, &pmtd->conns, entry)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+/* One sendmsg of an encoded packet; returns 0 or -errno. */
+static int
+conn_sendraw(int sock, const uint8_t *buf, size_t len, int fd)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		space[CMSG_SPACE(sizeof(int))];
+	}		 ctl;
+	struct iovec	 iov;
+	struct msghdr	 msg;
+	ssize_t		 n;
+
+	memset(&msg, 0, sizeof(msg));
+	iov.iov_base = (void *)buf;
+	iov.iov_len = len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	if (fd >= 0) {
+		struct cmsghdr	*cmsg;
+
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.space;
+		msg.msg_controllen = sizeof(ctl.space);
+		cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	}
+	do {
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : 0;
+}
+
+/* Keeps a reply the peer's socket could not take; stops reading. */
+static int
+conn_park(struct conn *c, const Pmemtier__Envelope *env, int fd)
+{
+	size_t	len = pmemtier__envelope__get_packed_size(env);
+
+	if ((c->pend_buf = malloc(len)) == NULL)
+		return -1;
+	pmemtier__envelope__pack(env, c->pend_buf);
+	c->pend_len = len;
+	c->pend_fd = -1;
+	if (fd >= 0 && (c->pend_fd = dup(fd)) < 0) {
+		free(c->pend_buf);
+		c->pend_buf = NULL;
+		return -1;
+	}
+	conn_set_state(c, CONN_BLOCKED);
+	return 0;
+}
+
+int
+conn_send(struct conn *c, const Pmemtier__Envelope *env, int fd)
+{
+	int	rc;
+
+	if (c->dead)
+		return -1;
+	if (c->state == CONN_BLOCKED) {
+		/* Cannot happen: a blocked connection is not read. */
+		log_warnx("conn %llu: reply while blocked",
+		    (unsigned long long)c->id);
+		c->dead = 1;
+		return -1;
+	}
+	rc = pmt_wire_send(c->fd, env, fd);
+	if (rc == 0)
+		return 0;
+	if (rc == -EAGAIN && conn_park(c, env, fd) == 0)
+		return 0;
+	log_debug("conn %llu: send %s: %s", (unsigned long long)c->id,
+	    pmt_wire_body_name(env), strerror(-rc));
+	c->dead = 1;
+	return -1;
+}
+
+int
+conn_error(struct conn *c, uint64_t request_id, int code, const char *fmt, ...)
+{
+	Pmemtier__Envelope	env = PMEMTIER__ENVELOPE__INIT;
+	Pmemtier__Error		err = PMEMTIER__ERROR__INIT;
+	char			msg[1024];
+	va_list			ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	env.version = PMT_WIRE_VERSION;
+	env.request_id = request_id;
+	env.body_case = PMEMTIER__ENVELOPE__BODY_ERROR;
+	env.error = &err;
+	err.code = (Pmemtier__ErrorCode)code;
+	err.message = msg;
+	return conn_send(c, &env, -1);
+}
+
+void
+conn_query_usage(struct conn *c)
+{
+	Pmemtier__Envelope	env = PMEMTIER__ENVELOPE__INIT;
+	Pmemtier__UsageQuery	q = PMEMTIER__USAGE_QUERY__INIT;
+	time_t			now = time(NULL);
+
+	if (c->state != CONN_READY || c->nleases == 0 || c->dead ||
+	    now - c->queried_at < 2)
+		return;
+	c->queried_at = now;
+	env.version = PMT_WIRE_VERSION;
+	env.body_case = PMEMTIER__ENVELOPE__BODY_USAGE_QUERY;
+	env.usage_query = &q;
+	/* Unsolicited and optional: never park it. */
+	if (pmt_wire_send(c->fd, &env, -1) != 0)
+		log_debug("conn %llu: usage query not sent",
+		    (unsigned long long)c->id);
+}
+
+/* Sends the parked reply; resumes reading once it is out. */
+static void
+conn_flush(struct conn *c)
+{
+	int	rc;
+
+	rc = conn_sendraw(c->fd, c->pend_buf, c->pend_len, c->pend_fd);
+	if (rc == -EAGAIN)
+		return;
+	free(c->pend_buf);
+	c->pend_buf = NULL;
+	if (c->pend_fd >= 0)
+		close(c->pend_fd);
+	c->pend_fd = -1;
+	if (rc != 0) {
+		conn_close(c, "send failed");
+		return;
+	}
+	conn_set_state(c, c->resume);
+}
+
+/* Reads and handles up to CONN_READ_BATCH packets. */
+static void
+conn_read(struct conn *c)
+{
+	struct pmt_wire_packet	 pkt;
+	ssize_t			 n;
+	int			 i;
+
+	for (i = 0; i < CONN_READ_BATCH; i++) {
+		memset(&pkt, 0, sizeof(pkt));
+		pkt.buf = conn_rbuf;
+		pkt.cap = sizeof(conn_rbuf);
+		n = pmt_wire_recv(c->fd, &pkt, MSG_DONTWAIT);
+		if (n == -EAGAIN)
+			return;
+		if (n <= 0) {
+			pmt_wire_close_fds(&pkt);
+			conn_close(c, n == 0 ? "peer closed" : strerror(-n));
+			return;
+		}
+		dispatch_packet(c, &pkt);
+		pmt_wire_close_fds(&pkt);
+		if (c->dead) {
+			conn_close(c, "peer gone");
+			return;
+		}
+		if (c->errors >= CONN_MAX_ERRORS) {
+			log_info("conn %llu: pid %d: %u protocol errors, "
+			    "dropped", (unsigned long long)c->id,
+			    (int)c->pr.pid, c->errors);
+			conn_close(c, "too many errors");
+			return;
+		}
+		if (c->state != CONN_HELLO && c->state != CONN_READY)
+			return;
+	}
+}
+
+/* libevent callback: only a trampoline into the state machine. */
+static void
+conn_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	switch (c->state) {
+	case CONN_HELLO:
+	case CONN_READY:
+		conn_read(c);
+		break;
+	case CONN_BLOCKED:
+		conn_flush(c);
+		break;
+	case CONN_CLOSED:
+		break;
+	}
+}

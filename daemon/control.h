@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The listening control socket: created (after checking no other daemon
+ * answers on it) or taken from systemd, accepting with a per-uid cap and
+ * backing off when descriptors run out.
+ */
+#ifndef PMEMTIERD_CONTROL_H
+#define PMEMTIERD_CONTROL_H
+
+#include "pmemtierd.h"
+
+/* Opens or inherits the socket; fatal on error. */
+void	control_init(const char *path, const struct pmtd_config *);
+void	control_listen(void);
+/* Re-enables accepting if it was paused for lack of descriptors. */
+void	control_resume(void);
+/* Stops accepting; removes the socket file unless systemd owns it. */
+void	control_cleanup(void);
+const char *control_path(void);
+int	control_activated(void);
+
+#endif /* PMEMTIERD_CONTROL_H */

@@ -1,0 +1,11 @@
+# NVDIMM/dax discovery and KMEM onlining (libndctl, libdaxctl), a static
+# library linked into pmemtierd and into tests/vm/discovery_probe.
+# Included by daemon/CMakeLists.txt (include(... OPTIONAL)).
+if(NOT TARGET pmemtierd_discovery)
+  add_library(pmemtierd_discovery STATIC
+    ${CMAKE_CURRENT_LIST_DIR}/discovery.c
+    ${CMAKE_CURRENT_LIST_DIR}/discovery_kmem.c
+    ${CMAKE_CURRENT_LIST_DIR}/discovery_mount.c)
+  target_include_directories(pmemtierd_discovery PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+  target_link_libraries(pmemtierd_discovery PUBLIC PkgConfig::NDCTL PkgConfig::DAXCTL)
+endif()

@@ -1,0 +1,479 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "dispatch.h"
+#include "lease.h"
+#include "log.h"
+#include "quota.h"
+#include "quota_admin.h"
+#include "status.h"
+#include "tier.h"
+
+#define E(x)	PMEMTIER__ERROR_CODE__ERROR_##x
+
+void
+dispatch_sanitize(char *dst, size_t len, const char *src)
+{
+	size_t	i = 0;
+
+	for (; src != NULL && *src != '\0' && i + 1 < len; src++)
+		dst[i++] = isprint((unsigned char)*src) ? *src : '?';
+	dst[i] = '\0';
+}
+
+static void
+dispatch_env(Pmemtier__Envelope *env, uint64_t request_id)
+{
+	pmemtier__envelope__init(env);
+	env->version = PMT_WIRE_VERSION;
+	env->request_id = request_id;
+}
+
+static void
+dispatch_hello(struct conn *c, uint64_t rid, const Pmemtier__Hello *h)
+{
+	Pmemtier__Envelope	env;
+	Pmemtier__Welcome	w = PMEMTIER__WELCOME__INIT;
+	Pmemtier__Principal	p = PMEMTIER__PRINCIPAL__INIT;
+	struct status_tiers	st;
+	struct tier		*t;
+	uint64_t		max = 0;
+
+	if (c->state != CONN_HELLO) {
+		c->errors++;
+		conn_error(c, rid, E(INVALID_ARGUMENT), "Hello already "
+		    "received on this connection");
+		return;
+	}
+	if (h->min_version > h->max_version ||
+	    h->min_version > PMT_WIRE_VERSION ||
+	    h->max_version < PMT_WIRE_VERSION) {
+		c->errors++;
+		log_info("conn %llu: pid %d speaks protocol %u..%u, not %d",
+		    (unsigned long long)c->id, (int)c->pr.pid,
+		    h->min_version, h->max_version, PMT_WIRE_VERSION);
+		conn_error(c, rid, E(VERSION), "client speaks protocol "
+		    "versions %u to %u; this daemon speaks %d to %d",
+		    h->min_version, h->max_version, PMT_WIRE_VERSION,
+		    PMT_WIRE_VERSION);
+		return;
+	}
+	dispatch_sanitize(c->client_name, sizeof(c->client_name),
+	    h->client_name);
+	if (status_tiers(&c->pr, &st) != 0) {
+		conn_error(c, rid, E(INTERNAL), "out of memory");
+		return;
+	}
+	TAILQ_FOREACH(t, &pmtd->tiers, entry)
+		if (!t->removed && t->capacity > max)
+			max = t->capacity;
+	status_principal(&c->pr, &p);
+	dispatch_env(&env, rid);
+	env.body_case = PMEMTIER__ENVELOPE__BODY_WELCOME;
+	env.welcome = &w;
+	w.version = PMT_WIRE_VERSION;
+	w.daemon_version = (char *)PMEMTIER_VERSION;
+	w.principal = &p;
+	w.n_tiers = st.n;
+	w.tiers = st.ptrs;
+	w.max_packet = PMT_WIRE_MAX_PACKET;
+	w.max_lease_size = max;
+	if (conn_send(c, &env, -1) == 0) {
+		/* A parked Welcome still counts: ready once it is out. */
+		if (c->state == CONN_BLOCKED)
+			c->resume = CONN_READY;
+		else
+			conn_set_state(c, CONN_READY);
+	}
+	status_tiers_free(&st);
+}
+
+static void
+dispatch_tier_list(struct conn *c, uint64_t rid)
+{
+	Pmemtier__Envelope	env;
+	Pmemtier__TierList	tl = PMEMTIER__TIER_LIST__INIT;
+	struct status_tiers	st;
+
+	if (status_tiers(&c->pr, &st) != 0) {
+		conn_error(c, rid, E(INTERNAL), "out of memory");
+		return;
+	}
+	dispatch_env(&env, rid);
+	env.body_case = PMEMTIER__ENVELOPE__BODY_TIER_LIST;
+	env.tier_list = &tl;
+	tl.n_tiers = st.n;
+	tl.tiers = st.ptrs;
+	conn_send(c, &env, -1);
+	status_tiers_free(&st);
+}
+
+/* Logs a refusal at info level and answers it. */
+static void
+dispatch_refuse(struct conn *c, uint64_t rid, int code, const char *msg)
+{
+	log_info("conn %llu: pid %d uid %u %s: lease refused: %s",
+	    (unsigned long long)c->id, (int)c->pr.pid, (unsigned)c->pr.uid,
+	    c->pr.cgroup, msg);
+	conn_error(c, rid, code, "%s", msg);
+}
+
+static int
+dispatch_lease_limits(struct conn *c, struct tier *t, uint64_t size,
+    char *msg, size_t len, int *code)
+{
+	const struct pmtd_config	*conf = pmtd->conf;
+	char				 a[32], b[32], d[32];
+
+	*code = E(LIMIT);
+	if (c->nleases >= conf->max_leases_per_conn) {
+		snprintf(msg, len, "this connection holds %u leases "
+		    "(max_leases_per_connection = %u)", c->nleases,
+		    conf->max_leases_per_conn);
+		return -1;
+	}
+	if (conf->max_bytes_per_conn != 0 &&
+	    (c->bytes > conf->max_bytes_per_conn ||
+	    size > conf->max_bytes_per_conn - c->bytes)) {
+		pmtd_fmt_size(c->bytes, a, sizeof(a));
+		pmtd_fmt_size(size, b, sizeof(b));
+		pmtd_fmt_size(conf->max_bytes_per_conn, d, sizeof(d));
+		snprintf(msg, len, "this connection holds %s and asked for %s "
+		    "more (max_bytes_per_connection = %s)", a, b, d);
+		return -1;
+	}
+	*code = E(QUOTA);
+	if (quota_check(&conf->rules, &pmtd->runtime_rules, &c->pr, t->name,
+	    size, msg, len) != 0)
+		return -1;
+	*code = E(NO_SPACE);
+	/* A reload may have put capacity below what is already granted. */
+	if (t->granted > t->capacity || size > t->capacity - t->granted) {
+		pmtd_fmt_size(t->capacity, a, sizeof(a));
+		pmtd_fmt_size(t->granted > t->capacity ? 0 :
+		    t->capacity - t->granted, b, sizeof(b));
+		pmtd_fmt_size(size, d, sizeof(d));
+		snprintf(msg, len, "tier %s is full: capacity %s, %s free, "
+		    "asked for %s", t->name, a, b, d);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+dispatch_lease_request(struct conn *c, uint64_t rid,
+    const Pmemtier__LeaseRequest *req)
+{
+	Pmemtier__Envelope	 env;
+	Pmemtier__LeaseGrant	 g = PMEMTIER__LEASE_GRANT__INIT;
+	struct tier		*t;
+	struct lease		*l;
+	char			 msg[768], label[PMTD_LABEL_MAX], a[32], b[32];
+	uint64_t		 page = (uint64_t)sysconf(_SC_PAGESIZE), size;
+	int			 code, fd, rc;
+
+	if ((t = tier_find(&pmtd->tiers, req->tier)) == NULL) {
+		dispatch_sanitize(label, sizeof(label), req->tier);
+		snprintf(msg, sizeof(msg), req->tier[0] == '\0' ?
+		    "no default tier is configured; name a tier" :
+		    "no tier named \"%s\"", label);
+		dispatch_refuse(c, rid, E(UNKNOWN_TIER), msg);
+		return;
+	}
+	if (req->size == 0) {
+		dispatch_refuse(c, rid, E(INVALID_ARGUMENT), "lease size 0: "
+		    "a lease needs at least one byte");
+		return;
+	}
+	if (req->size > t->capacity) {
+		pmtd_fmt_size(req->size, a, sizeof(a));
+		pmtd_fmt_size(t->capacity, b, sizeof(b));
+		snprintf(msg, sizeof(msg), "lease of %s is larger than tier "
+		    "%s's whole capacity of %s", a, t->name, b);
+		dispatch_refuse(c, rid, E(NO_SPACE), msg);
+		return;
+	}
+	/* capacity < 2^64 - page here, so rounding cannot overflow. */
+	size = (req->size + page - 1) / page * page;
+	if (dispatch_lease_limits(c, t, size, msg, sizeof(msg), &code) != 0) {
+		dispatch_refuse(c, rid, code, msg);
+		return;
+	}
+	if ((rc = tier_alloc(t, size, &fd)) != 0) {
+		pmtd_fmt_size(size, a, sizeof(a));
+		snprintf(msg, sizeof(msg), "tier %s: cannot make a lease of "
+		    "%s: %s", t->name, a, strerror(-rc));
+		log_warnx("conn %llu: %s", (unsigned long long)c->id, msg);
+		conn_error(c, rid, rc == -ENOSPC ? E(NO_SPACE) : E(INTERNAL),
+		    "%s", msg);
+		return;
+	}
+	dispatch_sanitize(label, sizeof(label), req->label);
+	if ((l = lease_create(t, c, &c->pr, size, fd, label)) == NULL) {
+		close(fd);
+		conn_error(c, rid, E(INTERNAL), "out of memory");
+		return;
+	}
+	log_debug("conn %llu: pid %d: lease %llu granted: %llu bytes on %s",
+	    (unsigned long long)c->id, (int)c->pr.pid,
+	    (unsigned long long)l->id, (unsigned long long)size, t->name);
+	dispatch_env(&env, rid);
+	env.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_GRANT;
+	env.lease_grant = &g;
+	g.lease_id = l->id;
+	g.tier = t->name;
+	g.size = size;
+	g.numa_node = t->node;
+	/* On failure the connection dies and its leases with it. */
+	conn_send(c, &env, l->fd);
+}
+
+static void
+dispatch_lease_release(struct conn *c, uint64_t rid,
+    const Pmemtier__LeaseRelease *rel)
+{
+	Pmemtier__Envelope	 env;
+	Pmemtier__LeaseReleased	 r = PMEMTIER__LEASE_RELEASED__INIT;
+	struct lease		*l = lease_find(rel->lease_id);
+
+	/* Another connection's lease is answered as unknown: no probing. */
+	if (l == NULL || l->conn != c) {
+		log_info("conn %llu: pid %d: release of unknown lease %llu",
+		    (unsigned long long)c->id, (int)c->pr.pid,
+		    (unsigned long long)rel->lease_id);
+		conn_error(c, rid, E(UNKNOWN_LEASE), "no lease %llu on this "
+		    "connection", (unsigned long long)rel->lease_id);
+		return;
+	}
+	r.lease_id = l->id;
+	r.size = l->size;
+	log_debug("conn %llu: lease %llu released",
+	    (unsigned long long)c->id, (unsigned long long)l->id);
+	lease_destroy(l, &pmtd->tiers);
+	dispatch_env(&env, rid);
+	env.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_RELEASED;
+	env.lease_released = &r;
+	conn_send(c, &env, -1);
+}
+
+#define DISPATCH_MAX_KINDS	64
+
+static void
+dispatch_usage_report(struct conn *c, uint64_t rid,
+    const Pmemtier__UsageReport *u)
+{
+	Pmemtier__Envelope	 env;
+	Pmemtier__Ack		 ack = PMEMTIER__ACK__INIT;
+	struct usage_kind	*k = NULL;
+	size_t			 i, n = u->n_kinds;
+
+	if (n > DISPATCH_MAX_KINDS) {
+		c->errors++;
+		conn_error(c, rid, E(LIMIT), "usage report of %zu kinds "
+		    "(at most %d)", n, DISPATCH_MAX_KINDS);
+		return;
+	}
+	if (n > 0 && (k = calloc(n, sizeof(*k))) == NULL) {
+		conn_error(c, rid, E(INTERNAL), "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		dispatch_sanitize(k[i].kind, sizeof(k[i].kind),
+		    u->kinds[i]->kind);
+		dispatch_sanitize(k[i].tier, sizeof(k[i].tier),
+		    u->kinds[i]->tier);
+		k[i].allocated = u->kinds[i]->allocated;
+		k[i].active = u->kinds[i]->active;
+		k[i].resident = u->kinds[i]->resident;
+		k[i].mapped = u->kinds[i]->mapped;
+	}
+	free(c->usage);
+	c->usage = k;
+	c->nusage = n;
+	c->usage_at = time(NULL);
+	dispatch_env(&env, rid);
+	env.body_case = PMEMTIER__ENVELOPE__BODY_ACK;
+	env.ack = &ack;
+	conn_send(c, &env, -1);
+}
+
+static void
+dispatch_status(struct conn *c, uint64_t rid, const Pmemtier__StatusRequest *r)
+{
+	struct conn	*o;
+
+	/* Ask lease holders for fresh numbers for the next look. */
+	TAILQ_FOREACH(o, &pmtd->conns, entry)
+		if (o != c && status_visible(&c->pr, o))
+			conn_query_usage(o);
+	status_reply(c, rid, r);
+}
+
+static int
+dispatch_admin(struct conn *c, uint64_t rid, const char *what)
+{
+	if (c->pr.admin)
+		return 1;
+	log_info("conn %llu: pid %d uid %u: %s denied",
+	    (unsigned long long)c->id, (int)c->pr.pid, (unsigned)c->pr.uid,
+	    what);
+	if (pmtd->conf->admin_group[0] != '\0')
+		conn_error(c, rid, E(DENIED), "permission denied: %s needs "
+		    "uid 0 or membership of group %s (you are uid %u)", what,
+		    pmtd->conf->admin_group, (unsigned)c->pr.uid);
+	else
+		conn_error(c, rid, E(DENIED), "permission denied: %s needs "
+		    "uid 0 (you are uid %u; no admin_group is configured)",
+		    what, (unsigned)c->pr.uid);
+	return 0;
+}
+
+static void
+dispatch_ack(struct conn *c, uint64_t rid)
+{
+	Pmemtier__Envelope	env;
+	Pmemtier__Ack		ack = PMEMTIER__ACK__INIT;
+
+	dispatch_env(&env, rid);
+	env.body_case = PMEMTIER__ENVELOPE__BODY_ACK;
+	env.ack = &ack;
+	conn_send(c, &env, -1);
+}
+
+static void
+dispatch_reload(struct conn *c, uint64_t rid, int rescan)
+{
+	char	err[1024];
+
+	if (!dispatch_admin(c, rid, rescan ? "rescan" : "reload"))
+		return;
+	if ((rescan ? pmtd_rescan(err, sizeof(err)) :
+	    pmtd_reload(err, sizeof(err))) != 0)
+		conn_error(c, rid, rescan ? E(INTERNAL) : E(INVALID_ARGUMENT),
+		    "%s failed: %s", rescan ? "rescan" : "reload", err);
+	else
+		dispatch_ack(c, rid);
+}
+
+/* Checks the envelope itself; returns 0 when the body may be handled. */
+static int
+dispatch_check(struct conn *c, const struct pmt_wire_packet *pkt,
+    const Pmemtier__Envelope *env)
+{
+	uint64_t	rid = env->request_id;
+
+	if (pkt->nfds > 0 || (pkt->flags & PMT_WIRE_FDS_TRUNCATED)) {
+		c->errors++;
+		log_info("conn %llu: pid %d sent %zu descriptor(s) with %s; "
+		    "closed", (unsigned long long)c->id, (int)c->pr.pid,
+		    pkt->nfds, pmt_wire_body_name(env));
+		conn_error(c, rid, E(UNEXPECTED_FD), "%s takes no descriptor; "
+		    "the %zu received were closed and the request refused",
+		    pmt_wire_body_name(env), pkt->nfds);
+		return -1;
+	}
+	if (env->body_case == PMEMTIER__ENVELOPE__BODY_HELLO)
+		return 0;
+	if (c->state == CONN_HELLO) {
+		c->errors++;
+		conn_error(c, rid, E(NO_HELLO), "%s before Hello: send Hello "
+		    "first", pmt_wire_body_name(env));
+		return -1;
+	}
+	if (env->version != PMT_WIRE_VERSION) {
+		c->errors++;
+		conn_error(c, rid, E(VERSION), "envelope version %u; this "
+		    "connection speaks version %d", env->version,
+		    PMT_WIRE_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+dispatch_body(struct conn *c, const Pmemtier__Envelope *env)
+{
+	uint64_t	rid = env->request_id;
+
+	switch (env->body_case) {
+	case PMEMTIER__ENVELOPE__BODY_HELLO:
+		dispatch_hello(c, rid, env->hello);
+		break;
+	case PMEMTIER__ENVELOPE__BODY_TIER_LIST_REQUEST:
+		dispatch_tier_list(c, rid);
+		break;
+	case PMEMTIER__ENVELOPE__BODY_LEASE_REQUEST:
+		dispatch_lease_request(c, rid, env->lease_request);
+		break;
+	case PMEMTIER__ENVELOPE__BODY_LEASE_RELEASE:
+		dispatch_lease_release(c, rid, env->lease_release);
+		break;
+	case PMEMTIER__ENVELOPE__BODY_USAGE_REPORT:
+		dispatch_usage_report(c, rid, env->usage_report);
+		break;
+	case PMEMTIER__ENVELOPE__BODY_STATUS_REQUEST:
+		dispatch_status(c, rid, env->status_request);
+		break;
+	case PMEMTIER__ENVELOPE__BODY_QUOTA_LIST_REQUEST:
+		quota_admin_list(c, rid);
+		break;
+	case PMEMTIER__ENVELOPE__BODY_QUOTA_SET:
+		if (dispatch_admin(c, rid, "quota set"))
+			quota_admin_set(c, rid, env->quota_set->rule);
+		break;
+	case PMEMTIER__ENVELOPE__BODY_QUOTA_UNSET:
+		if (dispatch_admin(c, rid, "quota unset"))
+			quota_admin_unset(c, rid, env->quota_unset->rule);
+		break;
+	case PMEMTIER__ENVELOPE__BODY_RELOAD_REQUEST:
+		dispatch_reload(c, rid, 0);
+		break;
+	case PMEMTIER__ENVELOPE__BODY_RESCAN_REQUEST:
+		dispatch_reload(c, rid, 1);
+		break;
+	case PMEMTIER__ENVELOPE__BODY__NOT_SET:
+		c->errors++;
+		conn_error(c, rid, E(INVALID_ARGUMENT), "envelope without a "
+		    "body");
+		break;
+	default:
+		c->errors++;
+		conn_error(c, rid, E(UNSUPPORTED), "%s is not a request this "
+		    "daemon handles", pmt_wire_body_name(env));
+		break;
+	}
+}
+
+void
+dispatch_packet(struct conn *c, const struct pmt_wire_packet *pkt)
+{
+	Pmemtier__Envelope	*env;
+
+	if (pkt->flags & PMT_WIRE_TRUNCATED) {
+		c->errors++;
+		log_info("conn %llu: pid %d: oversized packet dropped",
+		    (unsigned long long)c->id, (int)c->pr.pid);
+		conn_error(c, 0, E(TOO_LARGE), "packet larger than %d bytes "
+		    "dropped", PMT_WIRE_MAX_PACKET);
+		return;
+	}
+	if ((env = pmt_wire_decode(pkt)) == NULL) {
+		c->errors++;
+		log_info("conn %llu: pid %d: undecodable packet of %zu bytes",
+		    (unsigned long long)c->id, (int)c->pr.pid, pkt->len);
+		conn_error(c, 0, E(MALFORMED), "packet of %zu bytes is not a "
+		    "pmemtier Envelope", pkt->len);
+		return;
+	}
+	log_debug("conn %llu: %s request %llu", (unsigned long long)c->id,
+	    pmt_wire_body_name(env), (unsigned long long)env->request_id);
+	if (dispatch_check(c, pkt, env) == 0)
+		dispatch_body(c, env);
+	pmemtier__envelope__free_unpacked(env, NULL);
+}

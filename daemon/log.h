@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The daemon's one logging module: stderr in the foreground (-d), syslog
+ * (and so the journal) otherwise. Messages read "function: action: object".
+ */
+#ifndef PMEMTIERD_LOG_H
+#define PMEMTIERD_LOG_H
+
+#include <stdarg.h>
+#include <syslog.h>
+
+/* Opens the log; foreground sends everything to stderr. */
+void	log_init(int foreground, int level);
+/* Changes the threshold: LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG. */
+void	log_setlevel(int level);
+int	log_getlevel(void);
+/* Parses "debug", "info", "notice", "warning", "error"; -1 if unknown. */
+int	log_level_parse(const char *name);
+
+/* log_warn appends strerror(errno); log_warnx does not. */
+void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Log at LOG_ERR and exit(1); fatal appends strerror(errno). */
+void	fatal(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	fatalx(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif /* PMEMTIERD_LOG_H */

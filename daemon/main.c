@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pmemtierd: hands memory-fd leases of tiered memory to processes over a
+ * Unix socket and enforces quotas. See pmemtierd(8).
+ */
+#include <sys/resource.h>
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "conn.h"
+#include "control.h"
+#include "lease.h"
+#include "log.h"
+#include "quota.h"
+#include "rescan.h"
+#include "tier.h"
+
+static struct pmtd	pmtd_state;
+struct pmtd		*pmtd = &pmtd_state;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: pmemtierd [-dnv] [-f config] [-s socket]\n");
+	exit(2);
+}
+
+static uint64_t
+main_now_us(int clock)
+{
+	struct timespec	ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* One fd per lease and per client: use the hard limit, not the soft one. */
+static void
+main_raise_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("main: raise RLIMIT_NOFILE");
+	}
+}
+
+static int
+main_admin_group(const struct pmtd_config *conf, char *err, size_t errlen)
+{
+	struct group	*gr;
+
+	if (conf->admin_group[0] == '\0') {
+		pmtd->have_admin_gid = 0;
+		return 0;
+	}
+	if ((gr = getgrnam(conf->admin_group)) == NULL) {
+		snprintf(err, errlen, "admin_group %s: no such group",
+		    conf->admin_group);
+		return -1;
+	}
+	pmtd->have_admin_gid = 1;
+	pmtd->admin_gid = gr->gr_gid;
+	return 0;
+}
+
+static void
+main_apply_level(const struct pmtd_config *conf)
+{
+	log_setlevel(pmtd->verbose ? LOG_DEBUG : conf->log_level);
+}
+
+/*
+ * Re-reads the config file: quota rules, limits, log level, admin group and
+ * tiers. Anything that fails leaves the running configuration untouched.
+ * The socket and state_dir are fixed at start (a restart changes them).
+ */
+int
+pmtd_reload(char *err, size_t errlen)
+{
+	struct pmtd_config	*nc, *old = pmtd->conf;
+	int			 have = pmtd->have_admin_gid;
+	gid_t			 gid = pmtd->admin_gid;
+
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)main_now_us(CLOCK_MONOTONIC));
+	if ((nc = config_parse_file(pmtd->conf_path, err, errlen)) == NULL)
+		goto fail;
+	rescan_extend(nc);
+	if (main_admin_group(nc, err, errlen) != 0 ||
+	    tier_apply(&pmtd->tiers, nc, err, errlen) != 0) {
+		pmtd->have_admin_gid = have;
+		pmtd->admin_gid = gid;
+		config_free(nc);
+		goto fail;
+	}
+	if (strcmp(nc->socket, old->socket) != 0 && !pmtd->socket_override)
+		log_warnx("reload: socket change to %s needs a restart",
+		    nc->socket);
+	if (strcmp(nc->state_dir, old->state_dir) != 0)
+		log_warnx("reload: state_dir change to %s needs a restart",
+		    nc->state_dir);
+	snprintf(nc->socket, sizeof(nc->socket), "%s", old->socket);
+	snprintf(nc->state_dir, sizeof(nc->state_dir), "%s", old->state_dir);
+	pmtd->conf = nc;
+	config_free(old);
+	main_apply_level(nc);
+	log_notice("reload: configuration reloaded from %s", pmtd->conf_path);
+	sd_notify(0, "READY=1");
+	return 0;
+fail:
+	log_warnx("reload: %s; keeping the running configuration", err);
+	sd_notify(0, "READY=1");
+	return -1;
+}
+
+static void
+main_signal(evutil_socket_t sig, short what, void *arg)
+{
+	char	err[1024];
+
+	switch (sig) {
+	case SIGHUP:
+		log_info("main: SIGHUP: reloading");
+		pmtd_reload(err, sizeof(err));
+		break;
+	case SIGTERM:
+	case SIGINT:
+		log_info("main: %s: stopping", strsignal((int)sig));
+		event_base_loopexit(pmtd->base, NULL);
+		break;
+	}
+}
+
+static void
+main_audit(evutil_socket_t fd, short what, void *arg)
+{
+	lease_audit_all();
+}
+
+static void
+main_signals(struct event **sigs)
+{
+	const int	signos[3] = { SIGTERM, SIGINT, SIGHUP };
+	int		i;
+
+	for (i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(pmtd->base, signos[i], main_signal, NULL);
+		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) != 0)
+			fatalx("main: cannot watch signal %d", signos[i]);
+	}
+}
+
+static void
+main_startup(const char *socket, struct event **sigs)
+{
+	char	err[1024];
+
+	main_raise_nofile();
+	if (main_admin_group(pmtd->conf, err, sizeof(err)) != 0)
+		fatalx("main: %s", err);
+	TAILQ_INIT(&pmtd->tiers);
+	TAILQ_INIT(&pmtd->conns);
+	TAILQ_INIT(&pmtd->runtime_rules);
+	quota_init();
+	lease_table_init(main_now_us(CLOCK_REALTIME));
+	if (quota_store_load(pmtd->conf->state_dir, &pmtd->runtime_rules, err,
+	    sizeof(err)) != 0)
+		fatalx("main: runtime quota rules: %s (fix or remove the file)",
+		    err);
+	if ((pmtd->base = event_base_new()) == NULL)
+		fatalx("main: cannot create the event loop");
+	/*
+	 * Signals are watched before the socket exists: a client (or a
+	 * test) that sees the socket may send SIGTERM at once.
+	 */
+	main_signals(sigs);
+	rescan_extend(pmtd->conf);
+	if (tier_apply(&pmtd->tiers, pmtd->conf, err, sizeof(err)) != 0)
+		fatalx("main: %s", err);
+	if (TAILQ_EMPTY(&pmtd->tiers))
+		log_warnx("main: no tier configured or discovered: every lease "
+		    "request will be refused until a rescan finds one");
+	control_init(socket, pmtd->conf);
+	control_listen();
+}
+
+static void
+main_shutdown(void)
+{
+	sd_notify(0, "STOPPING=1");
+	control_cleanup();
+	conn_close_all();
+	lease_table_fini(&pmtd->tiers);
+	tier_close_all(&pmtd->tiers);
+	config_rules_free(&pmtd->runtime_rules);
+	quota_fini();
+	config_free(pmtd->conf);
+	event_base_free(pmtd->base);
+	log_info("main: stopped");
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct event	*sigs[3], *audit;
+	struct timeval	 tv;
+	char		 err[1024];
+	int		 ch, check = 0, i;
+
+	pmtd->conf_path = PMEMTIER_DEFAULT_CONFIG;
+	while ((ch = getopt(argc, argv, "df:hns:v")) != -1) {
+		switch (ch) {
+		case 'd': pmtd->foreground = 1; break;
+		case 'f': pmtd->conf_path = optarg; break;
+		case 'n': check = 1; break;
+		case 's': pmtd->socket_override = optarg; break;
+		case 'v': pmtd->verbose++; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init(1, LOG_INFO);
+	if ((pmtd->conf = config_parse_file(pmtd->conf_path, err,
+	    sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if (pmtd->socket_override != NULL)
+		snprintf(pmtd->conf->socket, sizeof(pmtd->conf->socket), "%s",
+		    pmtd->socket_override);
+	if (check) {
+		if (tier_check(pmtd->conf, err, sizeof(err)) != 0)
+			fatalx("%s", err);
+		printf("configuration OK\n");
+		config_free(pmtd->conf);
+		return 0;
+	}
+	log_init(pmtd->foreground, LOG_INFO);
+	main_apply_level(pmtd->conf);
+	signal(SIGPIPE, SIG_IGN);
+	pmtd->started = time(NULL);
+	main_startup(pmtd->conf->socket, sigs);
+	audit = event_new(pmtd->base, -1, EV_PERSIST, main_audit, NULL);
+	tv.tv_sec = pmtd->conf->audit_interval;
+	tv.tv_usec = 0;
+	if (audit == NULL ||
+	    (tv.tv_sec > 0 && event_add(audit, &tv) != 0))
+		fatalx("main: cannot arm the audit timer");
+
+	log_info("main: pmemtierd %s ready on %s", PMEMTIER_VERSION,
+	    control_path());
+	sd_notify(0, "READY=1");
+	event_base_dispatch(pmtd->base);
+
+	for (i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	event_free(audit);
+	main_shutdown();
+	return 0;
+}

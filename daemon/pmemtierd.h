@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pmemtierd: shared types of the lease daemon. One module per concern:
+ * config.c (the INI file), control.c (the listening socket), conn.c (one
+ * client connection), dispatch.c (requests), peer.c (who the peer is),
+ * tier.c + tier_*.c (tiers and their backends), lease.c (the lease
+ * table), quota.c (rules and accounting), status.c (Status/TierInfo).
+ */
+#ifndef PMEMTIERD_H
+#define PMEMTIERD_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+#include <limits.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "pmemtier.pb-c.h"
+
+/* glibc's sys/queue.h lacks the _SAFE iterators. */
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
+#define PMTD_NAME_MAX		64
+#define PMTD_CGROUP_MAX		512
+#define PMTD_LABEL_MAX		64
+
+/* ---- configuration (config.c) ---- */
+
+struct tier_conf {
+	TAILQ_ENTRY(tier_conf)	 entry;
+	char			 name[PMTD_NAME_MAX];
+	char			 backend[16];
+	char			 path[PATH_MAX];
+	char			 device[PMTD_NAME_MAX];
+	uint64_t		 capacity;
+	int			 node;
+	int			 is_default;
+	int			 discovered;	/* made by rescan.c, not the file */
+};
+TAILQ_HEAD(tier_confs, tier_conf);
+
+/* [discovery]: which found devices become tiers (rescan.c). */
+struct discovery_conf {
+	int			 enable;
+	char			 include[256];	/* space-separated globs */
+	char			 exclude[256];
+	int			 fsdax;
+	int			 kmem;
+};
+
+/* [device PATTERN]: settings for one device (or a glob of them). */
+struct device_conf {
+	TAILQ_ENTRY(device_conf) entry;
+	char			 pattern[PMTD_NAME_MAX];
+	int			 online;
+	int			 movable;
+	char			 tier[PMTD_NAME_MAX];
+	uint64_t		 capacity;	/* 0 = the device's */
+	int			 is_default;
+	int			 ignore;
+};
+TAILQ_HEAD(device_confs, device_conf);
+
+enum quota_sel {
+	QUOTA_SEL_CGROUP,
+	QUOTA_SEL_UID,
+	QUOTA_SEL_GID,
+	QUOTA_SEL_DEFAULT,
+};
+
+enum quota_origin {
+	QUOTA_ORIGIN_CONFIG,
+	QUOTA_ORIGIN_RUNTIME,
+};
+
+struct quota_rule {
+	TAILQ_ENTRY(quota_rule)	 entry;
+	char			 name[PMTD_NAME_MAX];
+	enum quota_sel		 sel;
+	char			 cgroup[PMTD_CGROUP_MAX];	/* glob */
+	uint32_t		 id;				/* uid or gid */
+	char			 tier[PMTD_NAME_MAX];		/* or "*" */
+	uint64_t		 limit;
+	enum quota_origin	 origin;
+	unsigned		 order;				/* file order */
+};
+TAILQ_HEAD(quota_rules, quota_rule);
+
+struct pmtd_config {
+	char			 socket[PATH_MAX];
+	mode_t			 socket_mode;
+	char			 socket_group[PMTD_NAME_MAX];
+	char			 admin_group[PMTD_NAME_MAX];
+	char			 state_dir[PATH_MAX];
+	unsigned		 max_conn_per_uid;
+	unsigned		 max_leases_per_conn;
+	uint64_t		 max_bytes_per_conn;
+	unsigned		 audit_interval;	/* seconds, 0 = off */
+	int			 log_level;
+	struct tier_confs	 tiers;
+	struct quota_rules	 rules;
+	struct discovery_conf	 disc;
+	struct device_confs	 devices;
+};
+
+/* ---- who the peer is (peer.c) ---- */
+
+struct principal {
+	uid_t		 uid;
+	gid_t		 gid;
+	pid_t		 pid;
+	int		 pidfd;		/* -1 when the kernel has no SO_PEERPIDFD */
+	int		 admin;
+	char		 cgroup[PMTD_CGROUP_MAX];
+	char		 comm[32];
+};
+
+/* ---- tiers (tier.c) ---- */
+
+struct tier;
+
+/*
+ * A backend: how a tier makes one lease. Adding a backend is one more ops
+ * table; nothing else in the daemon knows which backend a tier has.
+ */
+struct tier_ops {
+	const char	*name;
+	/* Prepares the tier (private directory, node check). 0 or -errno. */
+	int		(*open)(struct tier *);
+	void		(*close)(struct tier *);
+	/* Makes a lease object of size bytes; *fdp gets the daemon's fd. */
+	int		(*alloc)(struct tier *, uint64_t size, int *fdp);
+};
+
+struct tier {
+	TAILQ_ENTRY(tier)	 entry;
+	char			 name[PMTD_NAME_MAX];
+	const struct tier_ops	*ops;
+	char			 path[PATH_MAX];
+	char			 device[PMTD_NAME_MAX];
+	int			 dirfd;		/* private lease directory */
+	uint64_t		 st_dev;
+	int			 dax;
+	int			 node;
+	uint64_t		 capacity;
+	uint64_t		 granted;
+	unsigned		 nleases;
+	int			 is_default;
+	int			 removed;	/* gone from config, leases remain */
+};
+TAILQ_HEAD(tiers, tier);
+
+/* ---- leases (lease.c) ---- */
+
+struct conn;
+
+struct lease {
+	uint64_t		 id;
+	struct tier		*tier;
+	struct conn		*conn;
+	const struct principal	*pr;
+	uint64_t		 size;
+	int			 fd;
+	int			 overgrown;
+	uint64_t		 physical;
+	char			 label[PMTD_LABEL_MAX];
+	TAILQ_ENTRY(lease)	 conn_entry;
+	TAILQ_ENTRY(lease)	 all_entry;
+	LIST_ENTRY(lease)	 hash_entry;
+};
+TAILQ_HEAD(leases, lease);
+
+/* ---- connections (conn.c) ---- */
+
+/*
+ * Connection states. A connection starts in CONN_HELLO; a good Hello moves
+ * it to CONN_READY. When a reply cannot be sent at once (the peer does not
+ * read) it parks in CONN_BLOCKED: reading stops until the reply is out, so
+ * a client can never make the daemon queue without bound. CONN_CLOSED is
+ * set just before the connection is freed.
+ */
+enum conn_state {
+	CONN_HELLO,
+	CONN_READY,
+	CONN_BLOCKED,
+	CONN_CLOSED,
+};
+
+struct usage_kind {
+	char		 kind[PMTD_NAME_MAX];
+	char		 tier[PMTD_NAME_MAX];
+	uint64_t	 allocated;
+	uint64_t	 active;
+	uint64_t	 resident;
+	uint64_t	 mapped;
+};
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	uint64_t		 id;
+	int			 fd;
+	struct event		*ev;
+	enum conn_state		 state;
+	enum conn_state		 resume;	/* state after CONN_BLOCKED */
+	struct principal	 pr;
+	char			 client_name[PMTD_NAME_MAX];
+	struct leases		 leases;
+	unsigned		 nleases;
+	uint64_t		 bytes;
+	time_t			 connected_at;
+	struct usage_kind	*usage;
+	size_t			 nusage;
+	time_t			 usage_at;
+	time_t			 queried_at;
+	unsigned		 errors;
+	int			 dead;		/* send failed: close after this packet */
+	uint8_t			*pend_buf;	/* reply waiting in CONN_BLOCKED */
+	size_t			 pend_len;
+	int			 pend_fd;
+};
+TAILQ_HEAD(conns, conn);
+
+/* ---- the daemon (main.c) ---- */
+
+struct pmtd {
+	struct event_base	*base;
+	struct pmtd_config	*conf;
+	const char		*conf_path;
+	const char		*socket_override;
+	int			 foreground;
+	int			 verbose;
+	time_t			 started;
+	struct tiers		 tiers;
+	struct conns		 conns;
+	unsigned		 nconns;
+	struct quota_rules	 runtime_rules;
+	int			 have_admin_gid;
+	gid_t			 admin_gid;
+};
+
+extern struct pmtd	*pmtd;
+
+/* main.c */
+int	pmtd_reload(char *err, size_t errlen);
+int	pmtd_rescan(char *err, size_t errlen);
+
+/* sizes.c helpers shared by config and messages */
+int	pmtd_parse_size(const char *s, uint64_t *out);
+void	pmtd_fmt_size(uint64_t bytes, char *buf, size_t len);
+
+#endif /* PMEMTIERD_H */

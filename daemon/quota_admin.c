@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+#include "quota.h"
+#include "quota_admin.h"
+#include "tier.h"
+#include "wire.h"
+
+#define E(x)	PMEMTIER__ERROR_CODE__ERROR_##x
+
+int
+quota_admin_from_wire(const Pmemtier__QuotaRule *w, struct quota_rule *r,
+    char *err, size_t errlen)
+{
+	const char	*p;
+
+	memset(r, 0, sizeof(*r));
+	if (w == NULL) {
+		snprintf(err, errlen, "no rule given");
+		return -1;
+	}
+	switch (w->selector_case) {
+	case PMEMTIER__QUOTA_RULE__SELECTOR_CGROUP:
+		if (w->cgroup[0] != '/' ||
+		    strlen(w->cgroup) >= sizeof(r->cgroup)) {
+			snprintf(err, errlen, "a cgroup pattern starts with /");
+			return -1;
+		}
+		for (p = w->cgroup; *p != '\0'; p++)
+			if (!isgraph((unsigned char)*p)) {
+				snprintf(err, errlen, "a cgroup pattern has no "
+				    "spaces or control characters");
+				return -1;
+			}
+		r->sel = QUOTA_SEL_CGROUP;
+		strcpy(r->cgroup, w->cgroup);
+		break;
+	case PMEMTIER__QUOTA_RULE__SELECTOR_UID:
+		r->sel = QUOTA_SEL_UID;
+		r->id = w->uid;
+		break;
+	case PMEMTIER__QUOTA_RULE__SELECTOR_GID:
+		r->sel = QUOTA_SEL_GID;
+		r->id = w->gid;
+		break;
+	case PMEMTIER__QUOTA_RULE__SELECTOR_ANY:
+		r->sel = QUOTA_SEL_DEFAULT;
+		break;
+	default:
+		snprintf(err, errlen, "the rule needs one selector: cgroup, "
+		    "uid, gid or default");
+		return -1;
+	}
+	if (w->tier == NULL || w->tier[0] == '\0' ||
+	    strlen(w->tier) >= sizeof(r->tier)) {
+		snprintf(err, errlen, "the rule needs a tier name or *");
+		return -1;
+	}
+	strcpy(r->tier, w->tier);
+	r->limit = w->limit;
+	r->origin = QUOTA_ORIGIN_RUNTIME;
+	return 0;
+}
+
+/* Does a rule concern pr (any tier)? Non-admins only list those. */
+static int
+quota_admin_concerns(const struct quota_rule *r, const struct principal *pr)
+{
+	struct quota_match	m;
+	struct quota_rules	one = TAILQ_HEAD_INITIALIZER(one);
+	struct quota_rule	copy = *r;
+
+	TAILQ_INSERT_TAIL(&one, &copy, entry);
+	quota_match(&one, NULL, pr, strcmp(r->tier, "*") == 0 ? "*" : r->tier,
+	    &m);
+	return m.rule != NULL;
+}
+
+static void
+quota_admin_fill(Pmemtier__QuotaRule *w, const struct quota_rule *r)
+{
+	pmemtier__quota_rule__init(w);
+	switch (r->sel) {
+	case QUOTA_SEL_CGROUP:
+		w->selector_case = PMEMTIER__QUOTA_RULE__SELECTOR_CGROUP;
+		w->cgroup = (char *)r->cgroup;
+		break;
+	case QUOTA_SEL_UID:
+		w->selector_case = PMEMTIER__QUOTA_RULE__SELECTOR_UID;
+		w->uid = r->id;
+		break;
+	case QUOTA_SEL_GID:
+		w->selector_case = PMEMTIER__QUOTA_RULE__SELECTOR_GID;
+		w->gid = r->id;
+		break;
+	case QUOTA_SEL_DEFAULT:
+		w->selector_case = PMEMTIER__QUOTA_RULE__SELECTOR_ANY;
+		w->any = 1;
+		break;
+	}
+	w->tier = (char *)r->tier;
+	w->limit = r->limit;
+	w->origin = r->origin == QUOTA_ORIGIN_RUNTIME ? "runtime" : "config";
+}
+
+void
+quota_admin_list(struct conn *c, uint64_t rid)
+{
+	Pmemtier__Envelope	 env = PMEMTIER__ENVELOPE__INIT;
+	Pmemtier__QuotaList	 ql = PMEMTIER__QUOTA_LIST__INIT;
+	const struct quota_rules *lists[2] = { &pmtd->conf->rules,
+	    &pmtd->runtime_rules };
+	Pmemtier__QuotaRule	*rules = NULL, **ptrs = NULL;
+	const struct quota_rule	*r;
+	size_t			 n = 0, i;
+
+	for (i = 0; i < 2; i++)
+		TAILQ_FOREACH(r, lists[i], entry)
+			n++;
+	rules = calloc(n + 1, sizeof(*rules));
+	ptrs = calloc(n + 1, sizeof(*ptrs));
+	if (rules == NULL || ptrs == NULL) {
+		free(rules);
+		free(ptrs);
+		conn_error(c, rid, E(INTERNAL), "out of memory");
+		return;
+	}
+	for (i = 0; i < 2; i++)
+		TAILQ_FOREACH(r, lists[i], entry) {
+			if (!c->pr.admin && !quota_admin_concerns(r, &c->pr))
+				continue;
+			quota_admin_fill(&rules[ql.n_rules], r);
+			ptrs[ql.n_rules] = &rules[ql.n_rules];
+			ql.n_rules++;
+		}
+	ql.rules = ptrs;
+	env.version = PMT_WIRE_VERSION;
+	env.request_id = rid;
+	env.body_case = PMEMTIER__ENVELOPE__BODY_QUOTA_LIST;
+	env.quota_list = &ql;
+	conn_send(c, &env, -1);
+	free(rules);
+	free(ptrs);
+}
+
+static int
+quota_admin_tier_ok(const char *tier)
+{
+	return strcmp(tier, "*") == 0 ||
+	    tier_find(&pmtd->tiers, tier) != NULL;
+}
+
+static int
+quota_admin_save(struct conn *c, uint64_t rid)
+{
+	char	err[512];
+
+	if (quota_store_save(pmtd->conf->state_dir, &pmtd->runtime_rules,
+	    err, sizeof(err)) == 0)
+		return 0;
+	log_warnx("quota: cannot save runtime rules: %s", err);
+	conn_error(c, rid, E(INTERNAL), "cannot save the rule under "
+	    "state_dir: %s", err);
+	return -1;
+}
+
+void
+quota_admin_set(struct conn *c, uint64_t rid, const Pmemtier__QuotaRule *w)
+{
+	struct quota_rule	 nr, *r, *added = NULL;
+	uint64_t		 old = 0;
+	char			 err[256], sel[PMTD_CGROUP_MAX + 16];
+	unsigned		 order = 0;
+
+	if (quota_admin_from_wire(w, &nr, err, sizeof(err)) != 0) {
+		conn_error(c, rid, E(INVALID_ARGUMENT), "quota set: %s", err);
+		return;
+	}
+	if (!quota_admin_tier_ok(nr.tier)) {
+		conn_error(c, rid, E(UNKNOWN_TIER), "quota set: no tier named "
+		    "\"%s\"", nr.tier);
+		return;
+	}
+	quota_rule_describe(&nr, sel, sizeof(sel));
+	quota_rule_autoname(&nr);
+	TAILQ_FOREACH(r, &pmtd->runtime_rules, entry) {
+		if (quota_rule_same(r, &nr))
+			break;
+		order = r->order + 1;
+	}
+	if (r != NULL) {
+		old = r->limit;
+		r->limit = nr.limit;
+	} else {
+		if ((added = malloc(sizeof(*added))) == NULL) {
+			conn_error(c, rid, E(INTERNAL), "out of memory");
+			return;
+		}
+		*added = nr;
+		added->order = order;
+		TAILQ_INSERT_TAIL(&pmtd->runtime_rules, added, entry);
+	}
+	if (quota_admin_save(c, rid) != 0) {
+		/* Keep memory and disk in step: undo. */
+		if (added != NULL) {
+			TAILQ_REMOVE(&pmtd->runtime_rules, added, entry);
+			free(added);
+		} else
+			r->limit = old;
+		return;
+	}
+	log_info("quota: uid %u set %s on tier %s to %llu bytes",
+	    (unsigned)c->pr.uid, sel, nr.tier, (unsigned long long)nr.limit);
+	{
+		Pmemtier__Envelope	env = PMEMTIER__ENVELOPE__INIT;
+		Pmemtier__Ack		ack = PMEMTIER__ACK__INIT;
+
+		env.version = PMT_WIRE_VERSION;
+		env.request_id = rid;
+		env.body_case = PMEMTIER__ENVELOPE__BODY_ACK;
+		env.ack = &ack;
+		conn_send(c, &env, -1);
+	}
+}
+
+void
+quota_admin_unset(struct conn *c, uint64_t rid, const Pmemtier__QuotaRule *w)
+{
+	Pmemtier__Envelope	 env = PMEMTIER__ENVELOPE__INIT;
+	Pmemtier__Ack		 ack = PMEMTIER__ACK__INIT;
+	struct quota_rule	 nr, *r;
+	char			 err[256], sel[PMTD_CGROUP_MAX + 16];
+
+	if (quota_admin_from_wire(w, &nr, err, sizeof(err)) != 0) {
+		conn_error(c, rid, E(INVALID_ARGUMENT), "quota unset: %s", err);
+		return;
+	}
+	quota_rule_describe(&nr, sel, sizeof(sel));
+	TAILQ_FOREACH(r, &pmtd->runtime_rules, entry)
+		if (quota_rule_same(r, &nr))
+			break;
+	if (r == NULL) {
+		TAILQ_FOREACH(r, &pmtd->conf->rules, entry)
+			if (quota_rule_same(r, &nr))
+				break;
+		if (r != NULL)
+			conn_error(c, rid, E(INVALID_ARGUMENT), "quota unset: "
+			    "the rule for %s on tier %s is [quota %s] in the "
+			    "configuration file; edit it there and reload",
+			    sel, nr.tier, r->name);
+		else
+			conn_error(c, rid, E(INVALID_ARGUMENT), "quota unset: "
+			    "no runtime rule for %s on tier %s", sel, nr.tier);
+		return;
+	}
+	TAILQ_REMOVE(&pmtd->runtime_rules, r, entry);
+	if (quota_admin_save(c, rid) != 0) {
+		TAILQ_INSERT_TAIL(&pmtd->runtime_rules, r, entry);
+		return;
+	}
+	free(r);
+	log_info("quota: uid %u unset %s on tier %s", (unsigned)c->pr.uid, sel,
+	    nr.tier);
+	env.version = PMT_WIRE_VERSION;
+	env.request_id = rid;
+	env.body_case = PMEMTIER__ENVELOPE__BODY_ACK;
+	env.ack = &ack;
+	conn_send(c, &env, -1);
+}

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conn.h"
+#include "control.h"
+#include "lease.h"
+#include "quota.h"
+#include "status.h"
+#include "wire.h"
+
+void
+status_principal(const struct principal *pr, Pmemtier__Principal *p)
+{
+	pmemtier__principal__init(p);
+	p->uid = pr->uid;
+	p->gid = pr->gid;
+	p->pid = pr->pid;
+	p->cgroup = (char *)pr->cgroup;
+	p->admin = pr->admin;
+}
+
+static uint64_t
+status_tier_physical(const struct tier *t)
+{
+	struct lease	*l;
+	uint64_t	 sum = 0;
+
+	TAILQ_FOREACH(l, lease_all(), all_entry)
+		if (l->tier == t)
+			sum += l->physical;
+	return sum;
+}
+
+static void
+status_tier(const struct principal *pr, struct tier *t, Pmemtier__TierInfo *ti)
+{
+	struct quota_match	m;
+
+	pmemtier__tier_info__init(ti);
+	ti->name = t->name;
+	ti->backend = (char *)t->ops->name;
+	ti->capacity = t->capacity;
+	ti->granted = t->granted;
+	ti->free = t->capacity > t->granted ? t->capacity - t->granted : 0;
+	quota_match(&pmtd->conf->rules, &pmtd->runtime_rules, pr, t->name, &m);
+	ti->quota_limited = m.rule != NULL;
+	ti->quota = m.rule != NULL ? m.rule->limit : 0;
+	ti->used = m.used;
+	ti->numa_node = t->node;
+	ti->path = t->path;
+	ti->st_dev = t->st_dev;
+	ti->is_default = t->is_default;
+	ti->device = t->device;
+	ti->physical = pr->admin ? status_tier_physical(t) : 0;
+	ti->dax = t->dax;
+}
+
+int
+status_tiers(const struct principal *pr, struct status_tiers *st)
+{
+	struct tier	*t;
+	size_t		 n = 0;
+
+	memset(st, 0, sizeof(*st));
+	TAILQ_FOREACH(t, &pmtd->tiers, entry)
+		if (!t->removed)
+			n++;
+	st->infos = calloc(n + 1, sizeof(*st->infos));
+	st->ptrs = calloc(n + 1, sizeof(*st->ptrs));
+	if (st->infos == NULL || st->ptrs == NULL) {
+		status_tiers_free(st);
+		return -1;
+	}
+	TAILQ_FOREACH(t, &pmtd->tiers, entry) {
+		if (t->removed)
+			continue;
+		status_tier(pr, t, &st->infos[st->n]);
+		st->ptrs[st->n] = &st->infos[st->n];
+		st->n++;
+	}
+	return 0;
+}
+
+void
+status_tiers_free(struct status_tiers *st)
+{
+	free(st->infos);
+	free(st->ptrs);
+	memset(st, 0, sizeof(*st));
+}
+
+int
+status_visible(const struct principal *pr, const struct conn *c)
+{
+	if (pr->admin)
+		return 1;
+	return c->pr.uid == pr->uid && strcmp(c->pr.cgroup, pr->cgroup) == 0;
+}
+
+/* Bytes a repeated submessage adds to its parent: tag, length, body. */
+static size_t
+status_field_size(size_t body)
+{
+	size_t	n = 2;
+
+	while (body >= 128) {
+		body >>= 7;
+		n++;
+	}
+	return n + body;
+}
+
+/*
+ * The objects of one reply. Everything points into daemon memory that
+ * lives until the reply is packed; only the arrays are allocated here.
+ */
+struct status_build {
+	Pmemtier__Status	 s;
+	Pmemtier__Principal	 me;
+	struct status_tiers	 tiers;
+	Pmemtier__ClientStatus	*clients, **cptrs;
+	Pmemtier__Principal	*cprs;
+	Pmemtier__KindUsage	*kinds, **kptrs;
+	Pmemtier__LeaseStatus	*leases, **lptrs;
+};
+
+static void
+status_build_free(struct status_build *b)
+{
+	status_tiers_free(&b->tiers);
+	free(b->clients);
+	free(b->cptrs);
+	free(b->cprs);
+	free(b->kinds);
+	free(b->kptrs);
+	free(b->leases);
+	free(b->lptrs);
+}
+
+static uint64_t
+status_conn_physical(const struct conn *c)
+{
+	struct lease	*l;
+	uint64_t	 sum = 0;
+
+	TAILQ_FOREACH(l, &c->leases, conn_entry)
+		sum += l->physical;
+	return sum;
+}
+
+/* Adds visible clients from offset while they fit in *budget. */
+static int
+status_clients(struct status_build *b, const struct principal *pr,
+    uint32_t offset, size_t *budget)
+{
+	struct conn	*c;
+	size_t		 n = 0, nk = 0, vis = 0, ki = 0;
+
+	TAILQ_FOREACH(c, &pmtd->conns, entry)
+		if (status_visible(pr, c)) {
+			n++;
+			nk += c->nusage;
+		}
+	b->clients = calloc(n + 1, sizeof(*b->clients));
+	b->cptrs = calloc(n + 1, sizeof(*b->cptrs));
+	b->cprs = calloc(n + 1, sizeof(*b->cprs));
+	b->kinds = calloc(nk + 1, sizeof(*b->kinds));
+	b->kptrs = calloc(nk + 1, sizeof(*b->kptrs));
+	if (!b->clients || !b->cptrs || !b->cprs || !b->kinds || !b->kptrs)
+		return -1;
+	b->s.clients_total = (uint32_t)n;
+	TAILQ_FOREACH(c, &pmtd->conns, entry) {
+		Pmemtier__ClientStatus	*cs;
+		size_t			 i, sz;
+
+		if (!status_visible(pr, c) || vis++ < offset)
+			continue;
+		cs = &b->clients[b->s.n_clients];
+		pmemtier__client_status__init(cs);
+		status_principal(&c->pr, &b->cprs[b->s.n_clients]);
+		cs->conn_id = c->id;
+		cs->principal = &b->cprs[b->s.n_clients];
+		cs->comm = c->pr.comm;
+		cs->client_name = c->client_name;
+		cs->leases = c->nleases;
+		cs->granted = c->bytes;
+		cs->physical = status_conn_physical(c);
+		cs->connected_at = (uint64_t)c->connected_at;
+		cs->usage = &b->kptrs[ki];
+		for (i = 0; i < c->nusage; i++, ki++) {
+			Pmemtier__KindUsage	*k = &b->kinds[ki];
+
+			pmemtier__kind_usage__init(k);
+			k->kind = c->usage[i].kind;
+			k->tier = c->usage[i].tier;
+			k->allocated = c->usage[i].allocated;
+			k->active = c->usage[i].active;
+			k->resident = c->usage[i].resident;
+			k->mapped = c->usage[i].mapped;
+			b->kptrs[ki] = k;
+		}
+		cs->n_usage = c->nusage;
+		sz = status_field_size(
+		    pmemtier__client_status__get_packed_size(cs));
+		if (sz > *budget) {
+			ki -= c->nusage;
+			break;
+		}
+		*budget -= sz;
+		b->cptrs[b->s.n_clients++] = cs;
+	}
+	b->s.clients = b->cptrs;
+	return 0;
+}
+
+static int
+status_leases(struct status_build *b, const struct principal *pr,
+    uint32_t offset, size_t *budget)
+{
+	struct lease	*l;
+	size_t		 n = 0, vis = 0;
+
+	TAILQ_FOREACH(l, lease_all(), all_entry)
+		if (l->conn != NULL && status_visible(pr, l->conn))
+			n++;
+	b->leases = calloc(n + 1, sizeof(*b->leases));
+	b->lptrs = calloc(n + 1, sizeof(*b->lptrs));
+	if (b->leases == NULL || b->lptrs == NULL)
+		return -1;
+	b->s.leases_total = (uint32_t)n;
+	TAILQ_FOREACH(l, lease_all(), all_entry) {
+		Pmemtier__LeaseStatus	*ls;
+		size_t			 sz;
+
+		if (l->conn == NULL || !status_visible(pr, l->conn) ||
+		    vis++ < offset)
+			continue;
+		ls = &b->leases[b->s.n_leases];
+		pmemtier__lease_status__init(ls);
+		ls->lease_id = l->id;
+		ls->conn_id = l->conn->id;
+		ls->tier = l->tier->name;
+		ls->size = l->size;
+		ls->physical = l->physical;
+		ls->label = l->label;
+		ls->pid = l->pr->pid;
+		ls->cgroup = (char *)l->pr->cgroup;
+		ls->overgrown = l->overgrown;
+		sz = status_field_size(
+		    pmemtier__lease_status__get_packed_size(ls));
+		if (sz > *budget)
+			break;
+		*budget -= sz;
+		b->lptrs[b->s.n_leases++] = ls;
+	}
+	b->s.leases = b->lptrs;
+	return 0;
+}
+
+int
+status_reply(struct conn *c, uint64_t rid, const Pmemtier__StatusRequest *r)
+{
+	Pmemtier__Envelope	env = PMEMTIER__ENVELOPE__INIT;
+	struct status_build	b;
+	size_t			budget = STATUS_BUDGET;
+	int			rc;
+
+	/* Measure now: Status is where physical use and overgrowth show. */
+	lease_audit_all();
+	memset(&b, 0, sizeof(b));
+	pmemtier__status__init(&b.s);
+	if (status_tiers(&c->pr, &b.tiers) != 0)
+		goto oom;
+	status_principal(&c->pr, &b.me);
+	b.s.daemon_version = (char *)PMEMTIER_VERSION;
+	b.s.uptime = (uint64_t)(time(NULL) - pmtd->started);
+	b.s.socket = (char *)control_path();
+	b.s.full_view = c->pr.admin;
+	b.s.n_tiers = b.tiers.n;
+	b.s.tiers = b.tiers.ptrs;
+	b.s.principal = &b.me;
+	{
+		size_t	fixed = pmemtier__status__get_packed_size(&b.s);
+
+		budget = fixed < budget ? budget - fixed : 0;
+	}
+	if (status_clients(&b, &c->pr, r->client_offset, &budget) != 0 ||
+	    status_leases(&b, &c->pr, r->lease_offset, &budget) != 0)
+		goto oom;
+	env.version = PMT_WIRE_VERSION;
+	env.request_id = rid;
+	env.body_case = PMEMTIER__ENVELOPE__BODY_STATUS;
+	env.status = &b.s;
+	rc = conn_send(c, &env, -1);
+	status_build_free(&b);
+	return rc;
+oom:
+	status_build_free(&b);
+	return conn_error(c, rid, PMEMTIER__ERROR_CODE__ERROR_INTERNAL,
+	    "out of memory");
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Tiers: named pools of one kind of memory, each run by a backend (an ops
+ * table: file, kmem, fsdax). The tier table lives in pmtd->tiers.
+ */
+#ifndef PMEMTIERD_TIER_H
+#define PMEMTIERD_TIER_H
+
+#include <stddef.h>
+
+#include "pmemtierd.h"
+
+extern const struct tier_ops	tier_file_ops;
+extern const struct tier_ops	tier_fsdax_ops;
+extern const struct tier_ops	tier_kmem_ops;
+
+const struct tier_ops *tier_backend(const char *name);
+/*
+ * Brings the tier table in line with conf: opens new tiers, updates
+ * capacity and the default flag of existing ones, marks tiers gone from
+ * conf as removed (they serve no new lease; a removed tier is freed with
+ * its last lease). Returns 0, or -1 with err set; on error nothing changed
+ * except tiers opened before the failing one, which are closed again.
+ */
+int	tier_apply(struct tiers *, struct pmtd_config *, char *err, size_t);
+/* Validates backends without opening anything (-n). */
+int	tier_check(struct pmtd_config *, char *err, size_t);
+/* The tier named name ("" = the default); NULL when none or removed. */
+struct tier *tier_find(struct tiers *, const char *name);
+/* Adds one tier (discovery, tests). 0 or -errno with err set. */
+int	tier_add(struct tiers *, const struct tier_conf *, char *err, size_t);
+void	tier_free(struct tiers *, struct tier *);
+void	tier_close_all(struct tiers *);
+/* Makes the daemon's object for a new lease: 0 or -errno. */
+int	tier_alloc(struct tier *, uint64_t size, int *fdp);
+/* Called by the lease table as leases come and go. */
+void	tier_charge(struct tier *, uint64_t size);
+void	tier_uncharge(struct tiers *, struct tier *, uint64_t size);
+
+#endif /* PMEMTIERD_TIER_H */

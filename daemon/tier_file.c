@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The file and fsdax backends: a lease is an O_TMPFILE file in a
+ * daemon-private directory (mode 0700) under the tier's path, fallocate'd
+ * to the lease size. O_TMPFILE means no name ever exists, so nothing is
+ * left behind when the last fd closes, whatever happens to the daemon.
+ * fsdax is the same on a filesystem mounted with -o dax; it refuses to
+ * start on a mount where DAX is not active.
+ */
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "tier.h"
+
+#define TIER_FILE_PRIVDIR	".pmemtierd-leases"
+
+/* mkdir -p for the tier path; the last component gets mode 0755. */
+static int
+tier_file_mkpath(const char *path)
+{
+	char	 tmp[PATH_MAX], *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (p = tmp + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Does a file made here have DAX active (statx STATX_ATTR_DAX)? */
+static int
+tier_file_is_dax(int dirfd)
+{
+	struct statx	stx;
+	int		fd, dax = 0;
+
+	fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return 0;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) == 0)
+		dax = (stx.stx_attributes_mask & STATX_ATTR_DAX) &&
+		    (stx.stx_attributes & STATX_ATTR_DAX);
+	close(fd);
+	return dax;
+}
+
+static int
+tier_file_open(struct tier *t)
+{
+	struct stat	 st;
+	char		 priv[PATH_MAX];
+	int		 rc, fd;
+
+	if ((rc = tier_file_mkpath(t->path)) != 0)
+		return rc;
+	if (stat(t->path, &st) != 0)
+		return -errno;
+	t->st_dev = (uint64_t)st.st_dev;
+	if (snprintf(priv, sizeof(priv), "%s/%s", t->path, TIER_FILE_PRIVDIR) >=
+	    (int)sizeof(priv))
+		return -ENAMETOOLONG;
+	if (mkdir(priv, 0700) != 0 && errno != EEXIST)
+		return -errno;
+	if ((fd = open(priv, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return -errno;
+	/* An existing directory may have been made by someone else. */
+	if (fstat(fd, &st) != 0 || st.st_uid != geteuid()) {
+		log_warnx("tier %s: %s is not owned by the daemon's user",
+		    t->name, priv);
+		close(fd);
+		return -EPERM;
+	}
+	if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) != 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	t->dirfd = fd;
+	t->dax = tier_file_is_dax(fd);
+	return 0;
+}
+
+static int
+tier_fsdax_open(struct tier *t)
+{
+	int	rc;
+
+	if ((rc = tier_file_open(t)) != 0)
+		return rc;
+	if (!t->dax) {
+		log_warnx("tier %s: %s has no DAX active (mount -o dax?)",
+		    t->name, t->path);
+		close(t->dirfd);
+		t->dirfd = -1;
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static void
+tier_file_close(struct tier *t)
+{
+	if (t->dirfd >= 0)
+		close(t->dirfd);
+	t->dirfd = -1;
+}
+
+static int
+tier_file_alloc(struct tier *t, uint64_t size, int *fdp)
+{
+	int	fd, rc;
+
+	fd = openat(t->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	/* Reserve every block now: a lease never fails later on a page fault. */
+	if ((rc = posix_fallocate(fd, 0, (off_t)size)) != 0) {
+		close(fd);
+		return -rc;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+const struct tier_ops tier_file_ops = {
+	.name = "file",
+	.open = tier_file_open,
+	.close = tier_file_close,
+	.alloc = tier_file_alloc,
+};
+
+const struct tier_ops tier_fsdax_ops = {
+	.name = "fsdax",
+	.open = tier_fsdax_open,
+	.close = tier_file_close,
+	.alloc = tier_file_alloc,
+};

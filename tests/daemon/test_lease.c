@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Integration: leases from a real pmemtierd. The granted fd maps, has the
+ * requested size and is writable; release and disconnect give everything
+ * back (tier accounting, blocks, fds in the daemon and in the test).
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tclient.h"
+#include "testd.h"
+
+#define MiB	(1024ULL * 1024)
+
+static struct testd	d;
+static int		fds_before;
+static int		dfds_before;
+
+static int
+setup(void **state)
+{
+	fds_before = tc_count_fds(0);
+	if (testd_start(&d, NULL) != 0)
+		return -1;
+	dfds_before = tc_settle_fds(d.pid);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	int	n, rc;
+
+	/* Every connection and lease gone: the daemon is back to baseline. */
+	n = tc_wait_fds(d.pid, dfds_before);
+	rc = testd_stop(&d);
+	assert_int_equal(n, dfds_before);
+	assert_int_equal(rc, 0);
+	assert_int_equal(tc_count_fds(0), fds_before);
+	return 0;
+}
+
+/* Maps fd, checks size, writes every page and reads it back. */
+static void
+check_mapping(int fd, uint64_t size)
+{
+	struct stat	 st;
+	unsigned char	*p;
+	uint64_t	 off;
+
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal((uint64_t)st.st_size, size);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(p != MAP_FAILED);
+	for (off = 0; off < size; off += 4096)
+		p[off] = (unsigned char)(off / 4096 + 1);
+	for (off = 0; off < size; off += 4096)
+		assert_int_equal(p[off], (unsigned char)(off / 4096 + 1));
+	munmap(p, size);
+}
+
+static void
+test_file_lease(void **state)
+{
+	uint64_t	id, size, free0, free1, free2;
+	struct stat	st;
+	int		s, fd;
+
+	s = tc_open(d.socket);
+	assert_true(s >= 0);
+	assert_int_equal(tc_tier(s, "pmem", &free0, NULL, NULL), 0);
+	assert_int_equal(free0, 1024 * MiB);
+
+	/* Sizes are rounded up to the page size. */
+	assert_int_equal(tc_lease(s, "", 3 * MiB + 1, &id, &size, &fd), 0);
+	assert_int_equal(size, 3 * MiB + 4096);
+	check_mapping(fd, size);
+	/* fallocate'd: every block is there before the first touch. */
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true((uint64_t)st.st_blocks * 512 >= size);
+	assert_int_equal(tc_tier(s, "pmem", &free1, NULL, NULL), 0);
+	assert_int_equal(free1, free0 - size);
+
+	assert_int_equal(tc_release(s, id), 0);
+	close(fd);
+	assert_int_equal(tc_tier(s, "pmem", &free2, NULL, NULL), 0);
+	assert_int_equal(free2, free0);
+	/* The private directory holds no name: O_TMPFILE. */
+	assert_int_equal(tc_count_dir(d.tierdir), 1);
+	{
+		char	priv[400];
+
+		snprintf(priv, sizeof(priv), "%s/.pmemtierd-leases", d.tierdir);
+		assert_int_equal(tc_count_dir(priv), 0);
+	}
+	close(s);
+}
+
+static void
+test_kmem_lease(void **state)
+{
+	uint64_t	id, size;
+	int		s, fd, seals;
+
+	s = tc_open(d.socket);
+	assert_true(s >= 0);
+	assert_int_equal(tc_lease(s, "kmem", 2 * MiB, &id, &size, &fd), 0);
+	assert_int_equal(size, 2 * MiB);
+	check_mapping(fd, size);
+	seals = fcntl(fd, F_GET_SEALS);
+	assert_true(seals & F_SEAL_GROW);
+	assert_true(seals & F_SEAL_SHRINK);
+	/* Sealed: the client cannot grow it. */
+	assert_int_not_equal(ftruncate(fd, (off_t)(4 * MiB)), 0);
+	close(fd);
+	assert_int_equal(tc_release(s, id), 0);
+	close(s);
+}
+
+/* The filesystem space of a released lease comes back. */
+static void
+test_release_frees_blocks(void **state)
+{
+	struct statvfs	v0, v1, v2;
+	uint64_t	id, free0, free1;
+	int		s, fd;
+
+	s = tc_open(d.socket);
+	assert_true(s >= 0);
+	assert_int_equal(statvfs(d.tierdir, &v0), 0);
+	assert_int_equal(tc_lease(s, "pmem", 64 * MiB, &id, NULL, &fd), 0);
+	assert_int_equal(statvfs(d.tierdir, &v1), 0);
+	assert_true((uint64_t)(v0.f_bfree - v1.f_bfree) * v1.f_frsize >=
+	    60 * MiB);
+	close(fd);
+	assert_int_equal(tc_tier(s, "pmem", &free0, NULL, NULL), 0);
+	assert_int_equal(tc_release(s, id), 0);
+	assert_int_equal(tc_tier(s, "pmem", &free1, NULL, NULL), 0);
+	assert_int_equal(free1, free0 + 64 * MiB);
+	assert_int_equal(statvfs(d.tierdir, &v2), 0);
+	assert_true((uint64_t)(v0.f_bfree > v2.f_bfree ?
+	    v0.f_bfree - v2.f_bfree : 0) * v2.f_frsize < 4 * MiB);
+	close(s);
+}
+
+/* Closing the connection releases every lease it holds. */
+static void
+test_disconnect_releases(void **state)
+{
+	uint64_t	free0, free1;
+	int		s, s2, fd, i;
+
+	s2 = tc_open(d.socket);
+	assert_true(s2 >= 0);
+	assert_int_equal(tc_tier(s2, "pmem", &free0, NULL, NULL), 0);
+	s = tc_open(d.socket);
+	assert_true(s >= 0);
+	for (i = 0; i < 10; i++) {
+		assert_int_equal(tc_lease(s, "pmem", MiB, NULL, NULL, &fd), 0);
+		close(fd);
+	}
+	assert_int_equal(tc_tier(s2, "pmem", &free1, NULL, NULL), 0);
+	assert_int_equal(free1, free0 - 10 * MiB);
+	close(s);
+	for (i = 0; i < 500; i++) {
+		assert_int_equal(tc_tier(s2, "pmem", &free1, NULL, NULL), 0);
+		if (free1 == free0)
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(free1, free0);
+	close(s2);
+}
+
+/* A client killed with SIGKILL holding leases frees them all. */
+static void
+test_sigkill_frees(void **state)
+{
+	uint64_t	free0, free1;
+	pid_t		pid;
+	int		s, pfd[2], i, status;
+	char		c;
+
+	s = tc_open(d.socket);
+	assert_true(s >= 0);
+	assert_int_equal(tc_tier(s, "pmem", &free0, NULL, NULL), 0);
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int	cs = tc_open(d.socket), fd, j;
+
+		for (j = 0; cs >= 0 && j < 5; j++)
+			if (tc_lease(cs, "pmem", 8 * MiB, NULL, NULL, &fd) != 0)
+				_exit(1);
+		if (write(pfd[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(pfd[1]);
+	assert_int_equal(read(pfd[0], &c, 1), 1);
+	close(pfd[0]);
+	assert_int_equal(tc_tier(s, "pmem", &free1, NULL, NULL), 0);
+	assert_int_equal(free1, free0 - 40 * MiB);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	for (i = 0; i < 500; i++) {
+		assert_int_equal(tc_tier(s, "pmem", &free1, NULL, NULL), 0);
+		if (free1 == free0)
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(free1, free0);
+	close(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_file_lease, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_kmem_lease, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_release_frees_blocks,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disconnect_releases,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigkill_frees, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Integration: Status (full view, paging under the packet cap), usage
+ * reports, the unsolicited UsageQuery, the overgrown-lease audit, and a
+ * kmem lease's memory policy (bound to its node).
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <numaif.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tclient.h"
+#include "testd.h"
+#include "wire.h"
+
+#define MiB	(1024ULL * 1024)
+
+static struct testd	d;
+static int		fds_before, dfds_before;
+
+static int
+setup(void **state)
+{
+	fds_before = tc_count_fds(0);
+	if (testd_start(&d, NULL) != 0)
+		return -1;
+	dfds_before = tc_settle_fds(d.pid);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	/* Thousands of leases or not, the daemon is back to its baseline. */
+	int	n = tc_wait_fds(d.pid, dfds_before);
+	int	rc = testd_stop(&d);
+
+	assert_int_equal(n, dfds_before);
+	assert_int_equal(rc, 0);
+	assert_int_equal(tc_count_fds(0), fds_before);
+	return 0;
+}
+
+static Pmemtier__ClientStatus *
+find_client(Pmemtier__Status *st, int pid)
+{
+	size_t	i;
+
+	for (i = 0; i < st->n_clients; i++)
+		if (st->clients[i]->principal->pid == pid)
+			return st->clients[i];
+	return NULL;
+}
+
+static void
+test_status_usage(void **state)
+{
+	Pmemtier__Envelope	 env = PMEMTIER__ENVELOPE__INIT, *r;
+	Pmemtier__UsageReport	 ur = PMEMTIER__USAGE_REPORT__INIT;
+	Pmemtier__KindUsage	 k = PMEMTIER__KIND_USAGE__INIT, *kp = &k;
+	Pmemtier__ClientStatus	*cs;
+	int			 s = tc_open(d.socket);
+
+	assert_true(s >= 0);
+	assert_int_equal(tc_lease(s, "pmem", 2 * MiB, NULL, NULL, NULL), 0);
+	k.kind = "PMEM";
+	k.tier = "pmem";
+	k.allocated = 12345;
+	k.active = 4096;
+	k.resident = 8192;
+	k.mapped = 2 * MiB;
+	ur.n_kinds = 1;
+	ur.kinds = &kp;
+	env.body_case = PMEMTIER__ENVELOPE__BODY_USAGE_REPORT;
+	env.usage_report = &ur;
+	r = tc_call(s, &env, NULL);
+	assert_non_null(r);
+	assert_int_equal(r->body_case, PMEMTIER__ENVELOPE__BODY_ACK);
+	tc_free(r);
+
+	r = tc_status(s, 0, 0);
+	assert_non_null(r);
+	assert_int_equal(r->body_case, PMEMTIER__ENVELOPE__BODY_STATUS);
+	assert_true(r->status->full_view);	/* the test runs as root */
+	assert_string_equal(r->status->socket, d.socket);
+	assert_int_equal(r->status->n_tiers, 2);
+	cs = find_client(r->status, getpid());
+	assert_non_null(cs);
+	assert_string_equal(cs->client_name, "pmemtier-test");
+	assert_int_equal(cs->leases, 1);
+	assert_int_equal(cs->granted, 2 * MiB);
+	assert_int_equal(cs->physical, 2 * MiB);
+	assert_int_equal(cs->n_usage, 1);
+	assert_string_equal(cs->usage[0]->kind, "PMEM");
+	assert_int_equal(cs->usage[0]->allocated, 12345);
+	assert_int_equal(r->status->n_leases, 1);
+	assert_int_equal(r->status->leases[0]->size, 2 * MiB);
+	assert_string_equal(r->status->leases[0]->label, "test");
+	assert_false(r->status->leases[0]->overgrown);
+	tc_free(r);
+	close(s);
+}
+
+/* An admin's Status makes lease holders get a UsageQuery. */
+static void
+test_usage_query(void **state)
+{
+	Pmemtier__Envelope	*r;
+	int			 holder = tc_open(d.socket);
+	int			 admin = tc_open(d.socket);
+
+	assert_true(holder >= 0 && admin >= 0);
+	assert_int_equal(tc_lease(holder, "pmem", MiB, NULL, NULL, NULL), 0);
+	r = tc_status(admin, 0, 0);
+	assert_non_null(r);
+	tc_free(r);
+	r = tc_recv(holder, 2000, NULL);
+	assert_non_null(r);
+	assert_int_equal(r->body_case, PMEMTIER__ENVELOPE__BODY_USAGE_QUERY);
+	assert_int_equal(r->request_id, 0);
+	tc_free(r);
+	close(holder);
+	close(admin);
+}
+
+/* A client that grows its file lease is flagged and logged. */
+static void
+test_overgrown(void **state)
+{
+	Pmemtier__Envelope	*r;
+	uint64_t		 id, size;
+	int			 s = tc_open(d.socket), fd;
+	char			 path[400], line[1024];
+	FILE			*f;
+	int			 logged = 0;
+
+	assert_true(s >= 0);
+	assert_int_equal(tc_lease(s, "pmem", MiB, &id, &size, &fd), 0);
+	assert_int_equal(ftruncate(fd, (off_t)(4 * MiB)), 0);
+	r = tc_status(s, 0, 0);
+	assert_non_null(r);
+	assert_int_equal(r->status->n_leases, 1);
+	assert_int_equal(r->status->leases[0]->lease_id, id);
+	assert_true(r->status->leases[0]->overgrown);
+	tc_free(r);
+	snprintf(path, sizeof(path), "%s/pmemtierd.log", d.dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, "grown past its grant") != NULL)
+			logged = 1;
+	fclose(f);
+	assert_true(logged);
+	close(fd);
+	close(s);
+}
+
+/* Many leases: Status pages under the 64 KiB cap, offsets cover all. */
+static void
+test_paging(void **state)
+{
+	enum { N = 3000 };
+	Pmemtier__Envelope	*r;
+	unsigned char		*seen;
+	uint64_t		 ids[N], i, min = UINT64_MAX;
+	uint32_t		 off = 0, pages = 0, got = 0;
+	int			 s = tc_open(d.socket);
+
+	assert_true(s >= 0);
+	for (i = 0; i < N; i++) {
+		assert_int_equal(tc_lease(s, "kmem", 4096, &ids[i], NULL,
+		    NULL), 0);
+		if (ids[i] < min)
+			min = ids[i];
+	}
+	seen = calloc(N, 1);
+	assert_non_null(seen);
+	do {
+		r = tc_status(s, 0, off);
+		assert_non_null(r);
+		assert_int_equal(r->body_case, PMEMTIER__ENVELOPE__BODY_STATUS);
+		assert_int_equal(r->status->leases_total, N);
+		assert_true(pmemtier__envelope__get_packed_size(r) <=
+		    PMT_WIRE_MAX_PACKET);
+		assert_true(r->status->n_leases > 0);
+		for (i = 0; i < r->status->n_leases; i++) {
+			uint64_t	k = r->status->leases[i]->lease_id - min;
+
+			assert_true(k < N);
+			assert_false(seen[k]);
+			seen[k] = 1;
+			got++;
+		}
+		off += (uint32_t)r->status->n_leases;
+		pages++;
+		tc_free(r);
+	} while (off < N);
+	assert_int_equal(got, N);
+	assert_true(pages >= 2);
+	free(seen);
+	close(s);
+}
+
+/* A kmem lease's pages are bound (MPOL_BIND) to the tier's node. */
+static void
+test_kmem_node(void **state)
+{
+	unsigned long	 mask[16];
+	uint64_t	 size;
+	char		*p;
+	int		 s = tc_open(d.socket), fd, mode = -1, node = -1;
+
+	assert_true(s >= 0);
+	assert_int_equal(tc_lease(s, "kmem", 4 * MiB, NULL, &size, &fd), 0);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(p != MAP_FAILED);
+	memset(p, 7, size);
+	/* The shared policy set by the daemon shows in our mapping. */
+	memset(mask, 0, sizeof(mask));
+	assert_int_equal(get_mempolicy(&mode, mask, sizeof(mask) * 8, p,
+	    MPOL_F_ADDR), 0);
+	assert_int_equal(mode, MPOL_BIND);
+	assert_int_equal(mask[0], 1UL);
+	/* And the touched page lives on node 0. */
+	assert_int_equal(get_mempolicy(&node, NULL, 0, p + size - 1,
+	    MPOL_F_NODE | MPOL_F_ADDR), 0);
+	assert_int_equal(node, 0);
+	munmap(p, size);
+	close(fd);
+	close(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_status_usage, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_usage_query, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_overgrown, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kmem_node, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
