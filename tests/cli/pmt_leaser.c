@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pmt_leaser: a test client that takes leases from pmemtierd over the
+ * protocol and holds them until it is signalled, so that the CLI and
+ * system tests have real clients to look at.
+ *
+ *   pmt_leaser [-s socket] [-t tier] [-z size] [-n count] [-l label]
+ *              [-c] [-w] [-x] [-r lease_id] [-S]
+ *
+ * -c closes each lease's descriptor once granted (the lease stays: it
+ * belongs to the connection), for tests that take more leases than the
+ * descriptor limit; -w writes every page of each lease (so that its physical size is its
+ * size); -x exits after the grants instead of waiting; -r tries to release
+ * a lease id this connection does not hold (it must be refused); -S asks
+ * for one Status page and prints "status N_CLIENTS/CLIENTS_TOTAL
+ * N_LEASES/LEASES_TOTAL" (to show that a test really needs paging).
+ * Prints one line per event on stdout: "lease ID TIER SIZE",
+ * "refused CODE message", "release ID CODE", then "ready".
+ * Exit: 0 all granted (and -r refused as it must be), 1 a grant refused,
+ * 2 usage, 3 no daemon, 4 protocol error.
+ */
+#include <err.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "wire.h"
+
+static uint8_t	 leaser_buf[PMT_WIRE_MAX_PACKET];
+static uint64_t	 leaser_id;
+
+/* Sends env and returns the reply to it; fd gets the attached fd or -1. */
+static Pmemtier__Envelope *
+leaser_call(int s, Pmemtier__Envelope *env, int *fd)
+{
+	struct pmt_wire_packet	 pkt;
+	Pmemtier__Envelope	*rep;
+	ssize_t			 n;
+
+	env->version = PMT_WIRE_VERSION;
+	env->request_id = ++leaser_id;
+	if (pmt_wire_send(s, env, -1) < 0)
+		errx(4, "send failed");
+	for (;;) {
+		memset(&pkt, 0, sizeof(pkt));
+		pkt.buf = leaser_buf;
+		pkt.cap = sizeof(leaser_buf);
+		if ((n = pmt_wire_recv(s, &pkt, 0)) <= 0)
+			errx(4, "daemon closed the connection");
+		if ((rep = pmt_wire_decode(&pkt)) == NULL)
+			errx(4, "malformed reply");
+		if (rep->request_id == leaser_id)
+			break;
+		pmt_wire_close_fds(&pkt);
+		pmemtier__envelope__free_unpacked(rep, NULL);
+	}
+	*fd = -1;
+	if (pkt.nfds == 1)
+		*fd = pkt.fds[0];
+	else
+		pmt_wire_close_fds(&pkt);
+	return rep;
+}
+
+static int
+leaser_connect(const char *path)
+{
+	struct sockaddr_un	 sun;
+	Pmemtier__Envelope	 env = PMEMTIER__ENVELOPE__INIT;
+	Pmemtier__Hello		 hello = PMEMTIER__HELLO__INIT;
+	Pmemtier__Envelope	*rep;
+	int			 s, fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		errx(2, "socket path too long");
+	strcpy(sun.sun_path, path);
+	if ((s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
+		err(4, "socket");
+	if (connect(s, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		err(3, "connect %s", path);
+	hello.min_version = hello.max_version = PMT_WIRE_VERSION;
+	hello.client_name = "pmt_leaser";
+	env.body_case = PMEMTIER__ENVELOPE__BODY_HELLO;
+	env.hello = &hello;
+	rep = leaser_call(s, &env, &fd);
+	if (rep->body_case != PMEMTIER__ENVELOPE__BODY_WELCOME)
+		errx(4, "hello: got %s", pmt_wire_body_name(rep));
+	pmemtier__envelope__free_unpacked(rep, NULL);
+	return s;
+}
+
+/* Dirties every page so that the daemon measures the lease as used. */
+static void
+leaser_touch(int fd, uint64_t size)
+{
+	long	 pg = sysconf(_SC_PAGESIZE);
+	char	*p;
+	size_t	 off;
+
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		err(4, "mmap lease");
+	for (off = 0; off < size; off += (size_t)pg)
+		p[off] = 1;
+	munmap(p, size);
+}
+
+/* Returns 0 when granted; the fd stays open, held by this process. */
+static int
+leaser_take(int s, const char *tier, uint64_t size, const char *label,
+    int touch, int keep)
+{
+	Pmemtier__Envelope	 env = PMEMTIER__ENVELOPE__INIT;
+	Pmemtier__LeaseRequest	 req = PMEMTIER__LEASE_REQUEST__INIT;
+	Pmemtier__Envelope	*rep;
+	int			 fd, rc = 0;
+
+	req.tier = (char *)tier;
+	req.size = size;
+	req.label = (char *)label;
+	env.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_REQUEST;
+	env.lease_request = &req;
+	rep = leaser_call(s, &env, &fd);
+	if (rep->body_case == PMEMTIER__ENVELOPE__BODY_LEASE_GRANT) {
+		if (fd < 0)
+			errx(4, "grant without a descriptor");
+		if (touch)
+			leaser_touch(fd, rep->lease_grant->size);
+		if (!keep)
+			close(fd);
+		printf("lease %llu %s %llu\n",
+		    (unsigned long long)rep->lease_grant->lease_id,
+		    rep->lease_grant->tier,
+		    (unsigned long long)rep->lease_grant->size);
+	} else if (rep->body_case == PMEMTIER__ENVELOPE__BODY_ERROR) {
+		printf("refused %s %s\n", pmt_wire_error_name(rep->error->code),
+		    rep->error->message);
+		rc = 1;
+	} else
+		errx(4, "lease: got %s", pmt_wire_body_name(rep));
+	pmemtier__envelope__free_unpacked(rep, NULL);
+	return rc;
+}
+
+/* Returns 0 when the daemon refused to release a lease we do not hold. */
+static int
+leaser_release(int s, uint64_t id)
+{
+	Pmemtier__Envelope	 env = PMEMTIER__ENVELOPE__INIT;
+	Pmemtier__LeaseRelease	 rel = PMEMTIER__LEASE_RELEASE__INIT;
+	Pmemtier__Envelope	*rep;
+	int			 fd, rc;
+
+	rel.lease_id = id;
+	env.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_RELEASE;
+	env.lease_release = &rel;
+	rep = leaser_call(s, &env, &fd);
+	if (rep->body_case == PMEMTIER__ENVELOPE__BODY_ERROR) {
+		printf("release %llu %s\n", (unsigned long long)id,
+		    pmt_wire_error_name(rep->error->code));
+		rc = 0;
+	} else {
+		printf("release %llu %s\n", (unsigned long long)id,
+		    pmt_wire_body_name(rep));
+		rc = 1;
+	}
+	pmemtier__envelope__free_unpacked(rep, NULL);
+	return rc;
+}
+
+static void
+leaser_status(int s)
+{
+	Pmemtier__Envelope	 env = PMEMTIER__ENVELOPE__INIT;
+	Pmemtier__StatusRequest	 req = PMEMTIER__STATUS_REQUEST__INIT;
+	Pmemtier__Envelope	*rep;
+	int			 fd;
+
+	env.body_case = PMEMTIER__ENVELOPE__BODY_STATUS_REQUEST;
+	env.status_request = &req;
+	rep = leaser_call(s, &env, &fd);
+	if (rep->body_case != PMEMTIER__ENVELOPE__BODY_STATUS)
+		errx(4, "status: got %s", pmt_wire_body_name(rep));
+	printf("status %zu/%u %zu/%u\n", rep->status->n_clients,
+	    rep->status->clients_total, rep->status->n_leases,
+	    rep->status->leases_total);
+	pmemtier__envelope__free_unpacked(rep, NULL);
+}
+
+static uint64_t
+leaser_size(const char *s)
+{
+	char			*end;
+	unsigned long long	 v = strtoull(s, &end, 10);
+
+	switch (*end) {
+	case 'K': v <<= 10; end++; break;
+	case 'M': v <<= 20; end++; break;
+	case 'G': v <<= 30; end++; break;
+	}
+	if (*end != '\0')
+		errx(2, "bad size: %s", s);
+	return v;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char	*sock = getenv("PMEMTIER_SOCKET");
+	const char	*tier = "", *label = "pmt_leaser";
+	uint64_t	 size = 1 << 20, release = 0;
+	int		 ch, n = 1, touch = 0, once = 0, keep = 1, i, s, rc = 0;
+	int		 status = 0;
+	sigset_t	 set;
+
+	while ((ch = getopt(argc, argv, "s:t:z:n:l:cwxr:S")) != -1) {
+		switch (ch) {
+		case 's': sock = optarg; break;
+		case 't': tier = optarg; break;
+		case 'z': size = leaser_size(optarg); break;
+		case 'n': n = atoi(optarg); break;
+		case 'l': label = optarg; break;
+		case 'S': status = 1; break;
+		case 'c': keep = 0; break;
+		case 'w': touch = 1; break;
+		case 'x': once = 1; break;
+		case 'r': release = strtoull(optarg, NULL, 10); break;
+		default:
+			errx(2, "usage: pmt_leaser [-s socket] [-t tier] "
+			    "[-z size] [-n count] [-l label] [-c] [-w] [-x] "
+			    "[-r lease_id] [-S]");
+		}
+	}
+	if (sock == NULL)
+		errx(2, "no socket: give -s or PMEMTIER_SOCKET");
+
+	/* Block the stop signals first: sigwait() takes them below. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+
+	s = leaser_connect(sock);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = leaser_take(s, tier, size, label, touch, keep);
+	if (release != 0 && rc == 0)
+		rc = leaser_release(s, release);
+	if (status)
+		leaser_status(s);
+	printf("ready\n");
+	fflush(stdout);
+	if (!once) {
+		int	sig;
+
+		sigwait(&set, &sig);
+	}
+	close(s);
+	return rc;
+}

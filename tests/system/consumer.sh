@@ -1,0 +1,79 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# system_consumer: a program outside this tree builds against the installed
+# libpmemtier (DESTDIR) twice, through pkg-config and through
+# find_package(pmemtier), links, and runs: its memkind calls work.
+. "$(dirname "$0")/syslib.sh" || exit 1
+pmt_sys_setup
+src=$PMEMTIER_SOURCE_DIR
+[ -f "$src/client/pmemtier.pc.in" ] ||
+    pmt_skip "the client library provides no pmemtier.pc yet"
+[ -f "$src/client/pmemtierConfig.cmake.in" ] ||
+    pmt_skip "the client library provides no CMake package config yet"
+command -v pkg-config >/dev/null || pmt_skip "pkg-config not installed"
+pmt_install
+libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:PATH=//p' \
+    "$PMEMTIER_BUILD_DIR/CMakeCache.txt")
+case $libdir in /*) ;; *) libdir=$PREFIX/$libdir ;; esac
+
+mkdir -p "$PMT_DIR/consumer"
+cat >"$PMT_DIR/consumer/consumer.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+#include <memkind.h>
+#include <pmemtier.h>
+
+int
+main(void)
+{
+	char	*p;
+
+	p = memkind_malloc(MEMKIND_DEFAULT, 64);
+	if (p == NULL)
+		return 1;
+	strcpy(p, "consumer");
+	printf("%s %s %zu\n", p, pmemtier_version(),
+	    memkind_malloc_usable_size(MEMKIND_DEFAULT, p) >= 64 ? 1 : 0);
+	memkind_free(MEMKIND_DEFAULT, p);
+	return 0;
+}
+C
+cat >"$PMT_DIR/consumer/CMakeLists.txt" <<'CM'
+cmake_minimum_required(VERSION 3.16)
+project(consumer C)
+find_package(pmemtier 0.1 REQUIRED)
+add_executable(consumer consumer.c)
+target_link_libraries(consumer PRIVATE pmemtier::pmemtier)
+CM
+version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' \
+    "$PMEMTIER_BUILD_DIR/CMakeCache.txt")
+# A daemon socket that does not exist: the program must not reach one.
+export PMEMTIER_SOCKET=$PMT_DIR/no-daemon.sock
+export LD_LIBRARY_PATH=$DEST$libdir
+
+pmt_note "pkg-config"
+export PKG_CONFIG_PATH=$DEST$libdir/pkgconfig
+export PKG_CONFIG_SYSROOT_DIR=$DEST
+flags=$(pkg-config --cflags --libs pmemtier) ||
+    pmt_fail "pkg-config pmemtier failed"
+echo "pkg-config: $flags"
+expect_eq "pkg-config modversion" "$(pkg-config --modversion pmemtier)" \
+    "$version"
+# shellcheck disable=SC2086
+cc -o "$PMT_DIR/consumer/pc" "$PMT_DIR/consumer/consumer.c" $flags ||
+    pmt_fail "build through pkg-config failed"
+out=$("$PMT_DIR/consumer/pc") || pmt_fail "pkg-config consumer exited $?"
+expect_eq "pkg-config consumer output" "$out" "consumer $version 1"
+ldd "$PMT_DIR/consumer/pc" | grep -q "$DEST$libdir/libpmemtier.so" ||
+    pmt_fail "consumer did not load the installed library"
+unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
+
+pmt_note "find_package(pmemtier)"
+cmake -S "$PMT_DIR/consumer" -B "$PMT_DIR/consumer/build" \
+    -DCMAKE_PREFIX_PATH="$DEST$PREFIX" >"$PMT_DIR/cmake.log" 2>&1 ||
+    pmt_fail "configure with find_package failed: $(tail -20 "$PMT_DIR/cmake.log")"
+cmake --build "$PMT_DIR/consumer/build" >>"$PMT_DIR/cmake.log" 2>&1 ||
+    pmt_fail "build with find_package failed: $(tail -20 "$PMT_DIR/cmake.log")"
+out=$("$PMT_DIR/consumer/build/consumer") ||
+    pmt_fail "find_package consumer exited $?"
+expect_eq "find_package consumer output" "$out" "consumer $version 1"

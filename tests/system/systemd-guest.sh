@@ -1,0 +1,125 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Runs inside the systemd container of system_systemd_boot, as a service
+# started after basic.target: drives the installed units with systemctl and
+# tierctl, writes "result N" to /pmt-out/result and powers the container
+# off. Arguments: the path of pmt_leaser.
+set -u
+LEASER=$1
+out=/pmt-out
+exec >"$out/guest.log" 2>&1
+set -x
+
+fail()
+{
+	echo "FAIL: $*"
+	systemctl status pmemtierd.socket pmemtierd.service --no-pager
+	journalctl -b --no-pager -u pmemtierd.service -u pmemtierd.socket |
+	    tail -n 40
+	echo "result 1" >"$out/result"
+	systemctl --no-block poweroff
+	exit 1
+}
+
+check()
+{
+	local what=$1
+	shift
+	"$@" || fail "$what"
+	echo "ok: $what"
+}
+
+check "group pmemtier made by sysusers.d" getent group pmemtier
+check "socket unit starts" systemctl start pmemtierd.socket
+check "socket listens" test -S /run/pmemtier/pmemtierd.sock
+perm=$(stat -c '%a %G' /run/pmemtier/pmemtierd.sock)
+[ "$perm" = "660 pmemtier" ] || fail "socket mode/group: $perm"
+systemctl is-active --quiet pmemtierd.service &&
+    fail "service runs before the first client"
+
+# The first client starts the service (Type=notify: tierctl's Hello is
+# answered once the daemon is ready).
+status=$(tierctl -j status) || fail "tierctl status exited $?"
+echo "$status"
+check "service active after first client" systemctl is-active --quiet \
+    pmemtierd.service
+[ "$(echo "$status" | jq -r .daemon.socket)" = /run/pmemtier/pmemtierd.sock ] ||
+    fail "status socket"
+pid=$(systemctl show -P MainPID pmemtierd.service)
+
+# A lease through the socket, with the tier in the StateDirectory.
+"$LEASER" -s /run/pmemtier/pmemtierd.sock -t pmem -z 4M -n 1 -x \
+    >"$out/lease.out" 2>&1 ||
+    fail "lease: $(cat "$out/lease.out")"
+check "lease granted" grep -q '^lease ' "$out/lease.out"
+# A kmem lease: memfd_create, sealing and mbind under the syscall filter.
+"$LEASER" -s /run/pmemtier/pmemtierd.sock -t kmem -z 4M -n 1 -w -x \
+    >"$out/kmem.out" 2>&1 || fail "kmem lease: $(cat "$out/kmem.out")"
+check "kmem lease granted" grep -q '^lease [0-9]* kmem ' "$out/kmem.out"
+
+# Who may connect: members of pmemtier (a non-admin view), nobody else.
+gid=$(getent group pmemtier | cut -d: -f3)
+rc=0
+setpriv --reuid 65534 --regid 65534 --clear-groups tierctl status \
+    >"$out/nogroup.out" 2>&1 || rc=$?
+[ "$rc" = 3 ] && grep -q 'no access to the socket' "$out/nogroup.out" ||
+    fail "a non-member reached the socket (exit $rc): $(cat "$out/nogroup.out")"
+echo "ok: a non-member is refused by the socket's mode"
+view=$(setpriv --reuid 65534 --regid 65534 --groups "$gid" tierctl -j status) ||
+    fail "a pmemtier member could not connect"
+[ "$(echo "$view" | jq -r .daemon.full_view)" = false ] ||
+    fail "a plain member got the admin view"
+echo "ok: a pmemtier member connects, with its own view"
+# The example config names pmemtier-admin (sysusers.d) as admin_group.
+agid=$(getent group pmemtier-admin | cut -d: -f3)
+[ -n "$agid" ] || fail "no pmemtier-admin group"
+view=$(setpriv --reuid 65534 --regid 65534 --groups "$gid,$agid" \
+    tierctl -j status) || fail "a pmemtier-admin member could not connect"
+[ "$(echo "$view" | jq -r .daemon.full_view)" = true ] ||
+    fail "a pmemtier-admin member did not get the admin view"
+echo "ok: a pmemtier-admin member is an admin"
+
+# The sandbox is the unit's: what systemd applied to the daemon.
+grep -E '^(Name|CapBnd|NoNewPrivs|Seccomp):' "/proc/$pid/status"
+# (No awk here: it is an /etc/alternatives link, and /etc is fresh.)
+caps=$(sed -n 's/^CapBnd:[[:space:]]*//p' "/proc/$pid/status")
+[ "$caps" = "$(printf '%016x' $(((1 << 0) | (1 << 21) | (1 << 19))))" ] ||
+    fail "capability bounding set $caps"
+# ProtectSystem=strict: / read-only for the daemon, its state writable.
+mi=/proc/$pid/mountinfo
+grep -E '^[0-9]+ [0-9]+ [0-9:]+ [^ ]+ / ro[, ]' "$mi" ||
+    fail "root is not read-only for the daemon: $(grep ' / / ' "$mi")"
+grep -E '^[0-9]+ [0-9]+ [0-9:]+ [^ ]+ /var/lib/pmemtierd rw[, ]' "$mi" ||
+    fail "state directory not writable for the daemon"
+echo "ok: ProtectSystem=strict with the state directory writable"
+check "no new privileges" grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$pid/status"
+check "seccomp filter" grep -q '^Seccomp:[[:space:]]*2' "/proc/$pid/status"
+
+# Reload (ExecReload= sends SIGHUP) keeps the daemon and its state.
+tierctl quota set --uid 4242 pmem 64M || fail "quota set"
+check "reload" systemctl reload pmemtierd.service
+[ "$(systemctl show -P MainPID pmemtierd.service)" = "$pid" ] ||
+    fail "reload replaced the daemon"
+# A runtime quota is written to StateDirectory= and survives a restart.
+check "restart" systemctl restart pmemtierd.service
+tierctl -j quota list | jq -e '.rules[] | select(.uid == 4242 and .origin == "runtime")' ||
+    fail "runtime quota lost across restart"
+check "state under StateDirectory" test -n "$(ls -A /var/lib/pmemtierd)"
+
+# Restart=on-failure: a crash brings it back.
+pid=$(systemctl show -P MainPID pmemtierd.service)
+kill -SEGV "$pid"
+for _ in $(seq 1 50); do
+	npid=$(systemctl show -P MainPID pmemtierd.service)
+	[ "$npid" != 0 ] && [ "$npid" != "$pid" ] &&
+	    systemctl is-active --quiet pmemtierd.service && break
+	sleep 0.2
+done
+[ "$npid" != "$pid" ] && [ "$npid" != 0 ] || fail "not restarted after a crash"
+tierctl tiers >/dev/null || fail "tierctl after the restart"
+echo "ok: restarted after a crash"
+
+check "stop" systemctl stop pmemtierd.service pmemtierd.socket
+echo "result 0" >"$out/result"
+systemctl --no-block poweroff
