@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * memkind's kind-management, configuration, version and error functions,
+ * and the native pmemtier_* additions.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "conn.h"
+#include "kind.h"
+#include "thread.h"
+
+#ifndef MAP_SYNC
+#define MAP_SYNC		0x80000
+#endif
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE	0x03
+#endif
+
+/* The memkind API level this library implements: 1.14.0. */
+#define API_MEMKIND_VERSION	1014000
+
+struct memkind_config {
+	char	*path;
+	size_t	 size;
+	int	 policy;
+};
+
+PMT_EXPORT struct memkind_config *
+memkind_config_new(void)
+{
+	return calloc(1, sizeof(struct memkind_config));
+}
+
+PMT_EXPORT void
+memkind_config_delete(struct memkind_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	free(cfg);
+}
+
+PMT_EXPORT void
+memkind_config_set_path(struct memkind_config *cfg, const char *pmem_dir)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	cfg->path = pmem_dir != NULL ? strdup(pmem_dir) : NULL;
+}
+
+PMT_EXPORT void
+memkind_config_set_size(struct memkind_config *cfg, size_t pmem_size)
+{
+	if (cfg != NULL)
+		cfg->size = pmem_size;
+}
+
+PMT_EXPORT void
+memkind_config_set_memory_usage_policy(struct memkind_config *cfg,
+    memkind_mem_usage_policy policy)
+{
+	if (cfg != NULL)
+		cfg->policy = (int)policy;
+}
+
+PMT_EXPORT int
+memkind_create_pmem(const char *dir, size_t max_size, memkind_t *kind)
+{
+	return pmt_kind_create_pmem(dir, max_size,
+	    MEMKIND_MEM_USAGE_POLICY_DEFAULT, kind);
+}
+
+PMT_EXPORT int
+memkind_create_pmem_with_config(struct memkind_config *cfg, memkind_t *kind)
+{
+	if (cfg == NULL)
+		return MEMKIND_ERROR_INVALID;
+	return pmt_kind_create_pmem(cfg->path, cfg->size, cfg->policy, kind);
+}
+
+PMT_EXPORT int
+memkind_create_kind(memkind_memtype_t memtype_flags, memkind_policy_t policy,
+    memkind_bits_t flags, memkind_t *kind)
+{
+	return MEMKIND_ERROR_UNAVAILABLE;
+}
+
+PMT_EXPORT int
+memkind_create_fixed(void *addr, size_t size, memkind_t *kind)
+{
+	return MEMKIND_ERROR_UNAVAILABLE;
+}
+
+PMT_EXPORT int
+memkind_destroy_kind(memkind_t kind)
+{
+	return pmt_kind_destroy(kind);
+}
+
+PMT_EXPORT int
+memkind_check_available(memkind_t kind)
+{
+	if (kind == NULL)
+		return MEMKIND_ERROR_INVALID;
+	switch (kind->type) {
+	case PMT_KIND_DRAM:
+		return MEMKIND_SUCCESS;
+	case PMT_KIND_ARENA:
+		return pmt_kind_ready(kind) == 0 ? MEMKIND_SUCCESS :
+		    MEMKIND_ERROR_UNAVAILABLE;
+	default:
+		return MEMKIND_ERROR_UNAVAILABLE;
+	}
+}
+
+static ssize_t
+api_tier_capacity(const char *name)
+{
+	struct pmt_tier	t;
+	uint64_t	cap;
+
+	if (pmt_conn_tier_by_name(name, &t) != 0)
+		return -1;
+	cap = t.capacity;
+	if (t.quota_limited && t.quota < cap)
+		cap = t.quota;
+	return (ssize_t)cap;
+}
+
+PMT_EXPORT ssize_t
+memkind_get_capacity(memkind_t kind)
+{
+	struct statvfs	sv;
+
+	if (kind == NULL)
+		return -1;
+	if (kind->type == PMT_KIND_DRAM)
+		return (ssize_t)sysconf(_SC_PHYS_PAGES) *
+		    (ssize_t)sysconf(_SC_PAGESIZE);
+	if (kind->type != PMT_KIND_ARENA || pmt_kind_ready(kind) != 0)
+		return -1;
+	if (kind->max_size != 0)
+		return (ssize_t)kind->max_size;
+	if (kind->heap.daemon)
+		return api_tier_capacity(kind->heap.tier);
+	if (statvfs(kind->dir, &sv) != 0)
+		return -1;
+	return (ssize_t)(sv.f_blocks * sv.f_frsize);
+}
+
+/* DAX means a MAP_SYNC mapping of a file there succeeds. */
+static int
+api_dax_local(const char *dir)
+{
+	size_t	 page = (size_t)sysconf(_SC_PAGESIZE);
+	void	*p;
+	int	 fd, rc = MEMKIND_SUCCESS;
+
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return MEMKIND_ERROR_RUNTIME;
+	if (ftruncate(fd, (off_t)page) != 0)
+		rc = MEMKIND_ERROR_RUNTIME;
+	else if ((p = mmap(NULL, page, PROT_READ | PROT_WRITE,
+	    MAP_SHARED_VALIDATE | MAP_SYNC, fd, 0)) == MAP_FAILED)
+		rc = MEMKIND_ERROR_MMAP;
+	else
+		munmap(p, page);
+	close(fd);
+	return rc;
+}
+
+PMT_EXPORT int
+memkind_check_dax_path(const char *pmem_dir)
+{
+	if (pmem_dir == NULL)
+		return MEMKIND_ERROR_INVALID;
+	return api_dax_local(pmem_dir);
+}
+
+PMT_EXPORT int
+memkind_set_bg_threads(bool state)
+{
+	/* jemalloc's background threads stay off: nothing to switch. */
+	return state ? MEMKIND_ERROR_OPERATION_FAILED : MEMKIND_SUCCESS;
+}
+
+PMT_EXPORT int
+memkind_get_version(void)
+{
+	return API_MEMKIND_VERSION;
+}
+
+static const struct {
+	int		 code;
+	const char	*msg;
+} api_errors[] = {
+	{ MEMKIND_SUCCESS, "<memkind> Success" },
+	{ MEMKIND_ERROR_UNAVAILABLE, "<memkind> Requested memory kind is not "
+	    "available (no pmemtierd, or no tier for it)" },
+	{ MEMKIND_ERROR_MBIND, "<memkind> Call to mbind() failed" },
+	{ MEMKIND_ERROR_MMAP, "<memkind> Call to mmap() failed" },
+	{ MEMKIND_ERROR_MALLOC, "<memkind> Call to malloc() failed" },
+	{ MEMKIND_ERROR_ENVIRON, "<memkind> Error parsing environment "
+	    "variable (PMEMTIER_MODE)" },
+	{ MEMKIND_ERROR_INVALID, "<memkind> Invalid input arguments to "
+	    "memkind routine" },
+	{ MEMKIND_ERROR_TOOMANY, "<memkind> Attempted to initialize more than "
+	    "maximum (512) number of kinds" },
+	{ MEMKIND_ERROR_BADOPS, "<memkind> memkind_ops structure is poorly "
+	    "formed (missing or disallowed members)" },
+	{ MEMKIND_ERROR_HUGETLB, "<memkind> unable to allocate huge pages" },
+	{ MEMKIND_ERROR_MEMTYPE_NOT_AVAILABLE, "<memkind> Requested memory "
+	    "type is not available" },
+	{ MEMKIND_ERROR_OPERATION_FAILED, "<memkind> Operation failed" },
+	{ MEMKIND_ERROR_ARENAS_CREATE, "<memkind> Call to jemalloc's "
+	    "arenas.create () failed" },
+	{ MEMKIND_ERROR_RUNTIME, "<memkind> Unspecified run-time error" },
+};
+
+PMT_EXPORT void
+memkind_error_message(int err, char *msg, size_t size)
+{
+	size_t	i;
+
+	if (msg == NULL || size == 0)
+		return;
+	for (i = 0; i < sizeof(api_errors) / sizeof(api_errors[0]); i++)
+		if (api_errors[i].code == err) {
+			snprintf(msg, size, "%s", api_errors[i].msg);
+			return;
+		}
+	snprintf(msg, size, "<memkind> Undefined error number: %i", err);
+}
+
+PMT_EXPORT const char *
+pmemtier_version(void)
+{
+	return PMEMTIER_VERSION;
+}
+
+PMT_EXPORT int
+pmemtier_kind_get_info(memkind_t kind, struct pmemtier_kind_info *info)
+{
+	if (kind == NULL || info == NULL || kind->type != PMT_KIND_ARENA)
+		return MEMKIND_ERROR_INVALID;
+	if (pmt_kind_ready(kind) != 0)
+		return MEMKIND_ERROR_UNAVAILABLE;
+	memset(info, 0, sizeof(*info));
+	snprintf(info->name, sizeof(info->name), "%s", kind->name);
+	info->mode = kind->heap.daemon ? PMEMTIER_MODE_DAEMON :
+	    PMEMTIER_MODE_STANDALONE;
+	snprintf(info->tier, sizeof(info->tier), "%s", kind->heap.tier);
+	info->leased = pmt_heap_leased(&kind->heap);
+	info->leases = pmt_heap_nleases(&kind->heap);
+	info->max_size = kind->max_size;
+	info->reserved = kind->heap.reserved;
+	info->metadata_in_dram = pmt_je_arena_metadata_in_dram(kind->arena);
+	return MEMKIND_SUCCESS;
+}
+
+PMT_EXPORT int
+pmemtier_kind_purge(memkind_t kind)
+{
+	if (kind == NULL || kind->type != PMT_KIND_ARENA ||
+	    pmt_kind_ready(kind) != 0)
+		return MEMKIND_ERROR_INVALID;
+	pmt_thread_flush(kind);
+	pmt_je_arena_purge(kind->arena);
+	return MEMKIND_SUCCESS;
+}

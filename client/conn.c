@@ -1,0 +1,537 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Client side of the pmemtier protocol. Every exchange is synchronous and
+ * serialized by conn_lock; unsolicited packets (a UsageQuery) that arrive
+ * meanwhile are noted and answered at the next safe point, since the
+ * report needs jemalloc statistics that cannot be read from inside an
+ * extent hook, where lease requests are made.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "debug.h"
+#include "wire.h"
+
+/* A daemon that stops answering must not hang the application forever. */
+#define CONN_TIMEOUT_SEC	30
+
+struct conn {
+	int		 fd;
+	unsigned	 refs;
+	bool		 broken;
+	uint64_t	 next_id;
+	uint8_t		*buf;
+	struct pmt_tier	*tiers;
+	size_t		 ntiers;
+};
+
+static pthread_mutex_t	conn_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn	conn = { .fd = -1 };
+static int		conn_report_wanted;
+
+const char *
+pmt_conn_socket_path(void)
+{
+	const char *p = getenv("PMEMTIER_SOCKET");
+
+	return p != NULL && *p != '\0' ? p : PMEMTIER_DEFAULT_SOCKET;
+}
+
+static void
+conn_drop(void)
+{
+	if (conn.fd >= 0)
+		close(conn.fd);
+	conn.fd = -1;
+	conn.broken = false;
+	free(conn.buf);
+	conn.buf = NULL;
+	free(conn.tiers);
+	conn.tiers = NULL;
+	conn.ntiers = 0;
+}
+
+/* Forgets the socket but keeps the references of the kinds using it. */
+static void
+conn_close_socket(void)
+{
+	unsigned	refs = conn.refs;
+
+	conn_drop();
+	conn.refs = refs;
+}
+
+static void
+conn_copy_tier(struct pmt_tier *t, const Pmemtier__TierInfo *ti)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->name, sizeof(t->name), "%s", ti->name ? ti->name : "");
+	snprintf(t->backend, sizeof(t->backend), "%s",
+	    ti->backend ? ti->backend : "");
+	t->st_dev = ti->st_dev;
+	t->capacity = ti->capacity;
+	t->free = ti->free;
+	t->quota = ti->quota;
+	t->quota_limited = ti->quota_limited;
+	t->is_default = ti->is_default;
+	t->dax = ti->dax;
+	t->numa_node = ti->numa_node;
+}
+
+static int
+conn_set_tiers(Pmemtier__TierInfo **ti, size_t n)
+{
+	struct pmt_tier	*t;
+	size_t		 i;
+
+	if ((t = calloc(n ? n : 1, sizeof(*t))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		conn_copy_tier(&t[i], ti[i]);
+	free(conn.tiers);
+	conn.tiers = t;
+	conn.ntiers = n;
+	return 0;
+}
+
+/* Handles a packet nobody waits for; returns it freed. */
+static void
+conn_unsolicited(Pmemtier__Envelope *env)
+{
+	if (env->body_case == PMEMTIER__ENVELOPE__BODY_USAGE_QUERY)
+		__atomic_store_n(&conn_report_wanted, 1, __ATOMIC_RELAXED);
+	else
+		pmt_debug("conn: ignoring unsolicited %s",
+		    pmt_wire_body_name(env));
+}
+
+/*
+ * Sends req and waits for the reply with the same request id. On success
+ * *reply is the decoded envelope (caller frees) and *fd the descriptor that
+ * came with it, or -1.
+ */
+static int
+conn_call(Pmemtier__Envelope *req, Pmemtier__Envelope **reply, int *fd)
+{
+	struct pmt_wire_packet	 pkt;
+	Pmemtier__Envelope	*env;
+	ssize_t			 n;
+	int			 rc;
+
+	if (conn.fd < 0 || conn.broken)
+		return -EIO;
+	req->version = PMT_WIRE_VERSION;
+	req->request_id = ++conn.next_id;
+	if ((rc = pmt_wire_send(conn.fd, req, -1)) != 0) {
+		pmt_debug("conn: send %s: %s", pmt_wire_body_name(req),
+		    strerror(-rc));
+		conn.broken = true;
+		return -EIO;
+	}
+	for (;;) {
+		memset(&pkt, 0, sizeof(pkt));
+		pkt.buf = conn.buf;
+		pkt.cap = PMT_WIRE_MAX_PACKET;
+		n = pmt_wire_recv(conn.fd, &pkt, 0);
+		if (n <= 0) {
+			pmt_debug("conn: receive: %s",
+			    n == 0 ? "daemon closed the connection" :
+			    strerror((int)-n));
+			conn.broken = true;
+			return -EIO;
+		}
+		if ((env = pmt_wire_decode(&pkt)) == NULL) {
+			pmt_wire_close_fds(&pkt);
+			conn.broken = true;
+			return -EPROTO;
+		}
+		if (env->request_id == req->request_id)
+			break;
+		pmt_wire_close_fds(&pkt);
+		if (env->request_id == 0)
+			conn_unsolicited(env);
+		pmemtier__envelope__free_unpacked(env, NULL);
+	}
+	/* Only a grant may carry a descriptor, and only one. */
+	*fd = -1;
+	if (pkt.nfds == 1 &&
+	    env->body_case == PMEMTIER__ENVELOPE__BODY_LEASE_GRANT) {
+		*fd = pkt.fds[0];
+		pkt.nfds = 0;
+	}
+	pmt_wire_close_fds(&pkt);
+	*reply = env;
+	return 0;
+}
+
+static int
+conn_error(const Pmemtier__Envelope *env, const char *what)
+{
+	const Pmemtier__Error	*e;
+
+	if (env->body_case != PMEMTIER__ENVELOPE__BODY_ERROR)
+		return -EPROTO;
+	e = env->error;
+	pmt_debug("conn: %s refused: %s: %s", what,
+	    pmt_wire_error_name(e->code), e->message ? e->message : "");
+	switch (e->code) {
+	case PMEMTIER__ERROR_CODE__ERROR_QUOTA:
+	case PMEMTIER__ERROR_CODE__ERROR_NO_SPACE:
+	case PMEMTIER__ERROR_CODE__ERROR_LIMIT:
+		return -ENOMEM;
+	case PMEMTIER__ERROR_CODE__ERROR_UNKNOWN_TIER:
+		return -ENOENT;
+	case PMEMTIER__ERROR_CODE__ERROR_DENIED:
+		return -EACCES;
+	case PMEMTIER__ERROR_CODE__ERROR_INVALID_ARGUMENT:
+		return -EINVAL;
+	default:
+		return -EIO;
+	}
+}
+
+static int
+conn_open(void)
+{
+	Pmemtier__Envelope	 req = PMEMTIER__ENVELOPE__INIT, *rep;
+	Pmemtier__Hello		 hello = PMEMTIER__HELLO__INIT;
+	struct sockaddr_un	 sun;
+	struct timeval		 tv = { .tv_sec = CONN_TIMEOUT_SEC };
+	const char		*path = pmt_conn_socket_path();
+	int			 fd, rfd, rc;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		rc = -errno;
+		close(fd);
+		pmt_debug("conn: connect %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	conn.fd = fd;
+	conn.broken = false;
+	if ((conn.buf = malloc(PMT_WIRE_MAX_PACKET)) == NULL) {
+		conn_drop();
+		return -ENOMEM;
+	}
+	hello.min_version = PMT_WIRE_VERSION;
+	hello.max_version = PMT_WIRE_VERSION;
+	hello.client_name = (char *)"libpmemtier " PMEMTIER_VERSION;
+	req.body_case = PMEMTIER__ENVELOPE__BODY_HELLO;
+	req.hello = &hello;
+	if ((rc = conn_call(&req, &rep, &rfd)) != 0) {
+		conn_drop();
+		return rc;
+	}
+	if (rep->body_case != PMEMTIER__ENVELOPE__BODY_WELCOME) {
+		(void)conn_error(rep, "hello");
+		rc = -EPROTO;
+	} else
+		rc = conn_set_tiers(rep->welcome->tiers,
+		    rep->welcome->n_tiers);
+	pmemtier__envelope__free_unpacked(rep, NULL);
+	if (rc != 0) {
+		conn_drop();
+		return rc;
+	}
+	pmt_debug("conn: connected to %s, %zu tier(s)", path, conn.ntiers);
+	return 0;
+}
+
+int
+pmt_conn_get(void)
+{
+	int	rc = 0;
+
+	pthread_mutex_lock(&conn_lock);
+	/*
+	 * The daemon went away (restart, crash): its leases of this process
+	 * are gone with the old connection, though our mappings keep the
+	 * memory alive. New kinds, and growth of old ones, use a new one.
+	 */
+	if (conn.fd >= 0 && conn.broken)
+		conn_close_socket();
+	if (conn.fd < 0)
+		rc = conn_open();
+	if (rc == 0)
+		conn.refs++;
+	pthread_mutex_unlock(&conn_lock);
+	return rc;
+}
+
+int
+pmt_conn_get_open(void)
+{
+	int	rc = -ENOTCONN;
+
+	pthread_mutex_lock(&conn_lock);
+	if (conn.fd >= 0 && !conn.broken) {
+		conn.refs++;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&conn_lock);
+	return rc;
+}
+
+void
+pmt_conn_put(void)
+{
+	pthread_mutex_lock(&conn_lock);
+	if (conn.refs > 0 && --conn.refs == 0) {
+		conn_drop();
+		pmt_debug("conn: closed");
+	}
+	pthread_mutex_unlock(&conn_lock);
+}
+
+static int
+conn_find_tier(bool (*match)(const struct pmt_tier *, const void *),
+    const void *arg, struct pmt_tier *out)
+{
+	size_t	i;
+	int	rc = -ENOENT;
+
+	pthread_mutex_lock(&conn_lock);
+	for (i = 0; i < conn.ntiers; i++)
+		if (match(&conn.tiers[i], arg)) {
+			*out = conn.tiers[i];
+			rc = 0;
+			break;
+		}
+	pthread_mutex_unlock(&conn_lock);
+	return rc;
+}
+
+static bool
+conn_match_dev(const struct pmt_tier *t, const void *arg)
+{
+	return (strcmp(t->backend, "file") == 0 ||
+	    strcmp(t->backend, "fsdax") == 0) &&
+	    t->st_dev == *(const uint64_t *)arg;
+}
+
+static bool
+conn_match_default(const struct pmt_tier *t, const void *arg)
+{
+	return t->is_default;
+}
+
+static bool
+conn_match_backend(const struct pmt_tier *t, const void *arg)
+{
+	return strcmp(t->backend, arg) == 0;
+}
+
+static bool
+conn_match_name(const struct pmt_tier *t, const void *arg)
+{
+	return strcmp(t->name, arg) == 0;
+}
+
+int
+pmt_conn_tier_for_dir(const char *dir, struct pmt_tier *out)
+{
+	struct stat	st;
+	uint64_t	dev;
+
+	if (dir != NULL && stat(dir, &st) == 0) {
+		dev = (uint64_t)st.st_dev;
+		if (conn_find_tier(conn_match_dev, &dev, out) == 0)
+			return 0;
+	}
+	return conn_find_tier(conn_match_default, NULL, out);
+}
+
+int
+pmt_conn_tier_by_backend(const char *backend, struct pmt_tier *out)
+{
+	return conn_find_tier(conn_match_backend, backend, out);
+}
+
+int
+pmt_conn_tier_by_name(const char *name, struct pmt_tier *out)
+{
+	return conn_find_tier(conn_match_name, name, out);
+}
+
+int
+pmt_conn_lease(const char *tier, size_t size, const char *label,
+    uint64_t *id, int *fd, size_t *granted)
+{
+	Pmemtier__Envelope	 req = PMEMTIER__ENVELOPE__INIT, *rep;
+	Pmemtier__LeaseRequest	 lr = PMEMTIER__LEASE_REQUEST__INIT;
+	int			 rc, rfd = -1;
+
+	lr.tier = (char *)tier;
+	lr.size = size;
+	lr.label = (char *)label;
+	req.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_REQUEST;
+	req.lease_request = &lr;
+	pthread_mutex_lock(&conn_lock);
+	/* Growth after a daemon restart: lease from the new daemon. */
+	if (conn.fd >= 0 && conn.broken)
+		conn_close_socket();
+	rc = conn.fd >= 0 ? 0 : conn_open();
+	if (rc == 0)
+		rc = conn_call(&req, &rep, &rfd);
+	pthread_mutex_unlock(&conn_lock);
+	if (rc != 0)
+		return rc;
+	if (rep->body_case != PMEMTIER__ENVELOPE__BODY_LEASE_GRANT)
+		rc = conn_error(rep, "lease");
+	else if (rfd < 0 || rep->lease_grant->size < size)
+		rc = -EPROTO;
+	if (rc == 0) {
+		*id = rep->lease_grant->lease_id;
+		*granted = rep->lease_grant->size;
+		*fd = rfd;
+		rfd = -1;
+		pmt_debug("conn: lease %llu: %zu bytes on %s",
+		    (unsigned long long)*id, *granted, rep->lease_grant->tier);
+	} else if (rc == -EPROTO) {
+		/* A grant we cannot use still holds space: give it back. */
+		if (rep->body_case == PMEMTIER__ENVELOPE__BODY_LEASE_GRANT)
+			(void)pmt_conn_release(rep->lease_grant->lease_id);
+	}
+	if (rfd >= 0)
+		close(rfd);
+	pmemtier__envelope__free_unpacked(rep, NULL);
+	return rc;
+}
+
+int
+pmt_conn_release(uint64_t id)
+{
+	Pmemtier__Envelope	 req = PMEMTIER__ENVELOPE__INIT, *rep;
+	Pmemtier__LeaseRelease	 rel = PMEMTIER__LEASE_RELEASE__INIT;
+	int			 rc, rfd;
+
+	rel.lease_id = id;
+	req.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_RELEASE;
+	req.lease_release = &rel;
+	pthread_mutex_lock(&conn_lock);
+	rc = conn_call(&req, &rep, &rfd);
+	pthread_mutex_unlock(&conn_lock);
+	if (rc != 0)
+		return rc;
+	if (rep->body_case != PMEMTIER__ENVELOPE__BODY_LEASE_RELEASED)
+		rc = conn_error(rep, "release");
+	pmemtier__envelope__free_unpacked(rep, NULL);
+	return rc;
+}
+
+int
+pmt_conn_report(const struct pmt_usage *usage, size_t n)
+{
+	Pmemtier__Envelope	  req = PMEMTIER__ENVELOPE__INIT, *rep;
+	Pmemtier__UsageReport	  ur = PMEMTIER__USAGE_REPORT__INIT;
+	Pmemtier__KindUsage	 *ku, **kp;
+	size_t			  i;
+	int			  rc, rfd;
+
+	ku = calloc(n ? n : 1, sizeof(*ku));
+	kp = calloc(n ? n : 1, sizeof(*kp));
+	if (ku == NULL || kp == NULL) {
+		free(ku);
+		free(kp);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		pmemtier__kind_usage__init(&ku[i]);
+		ku[i].kind = (char *)usage[i].kind;
+		ku[i].tier = (char *)usage[i].tier;
+		ku[i].allocated = usage[i].allocated;
+		ku[i].active = usage[i].active;
+		ku[i].resident = usage[i].resident;
+		ku[i].mapped = usage[i].mapped;
+		kp[i] = &ku[i];
+	}
+	ur.n_kinds = n;
+	ur.kinds = kp;
+	req.body_case = PMEMTIER__ENVELOPE__BODY_USAGE_REPORT;
+	req.usage_report = &ur;
+	pthread_mutex_lock(&conn_lock);
+	__atomic_store_n(&conn_report_wanted, 0, __ATOMIC_RELAXED);
+	rc = conn_call(&req, &rep, &rfd);
+	pthread_mutex_unlock(&conn_lock);
+	free(ku);
+	free(kp);
+	if (rc != 0)
+		return rc;
+	if (rep->body_case != PMEMTIER__ENVELOPE__BODY_ACK)
+		rc = conn_error(rep, "usage report");
+	pmemtier__envelope__free_unpacked(rep, NULL);
+	return rc;
+}
+
+bool
+pmt_conn_report_wanted(void)
+{
+	return __atomic_load_n(&conn_report_wanted, __ATOMIC_RELAXED) != 0;
+}
+
+void
+pmt_conn_poll(void)
+{
+	struct pmt_wire_packet	 pkt;
+	Pmemtier__Envelope	*env;
+	ssize_t			 n;
+
+	pthread_mutex_lock(&conn_lock);
+	while (conn.fd >= 0 && !conn.broken) {
+		memset(&pkt, 0, sizeof(pkt));
+		pkt.buf = conn.buf;
+		pkt.cap = PMT_WIRE_MAX_PACKET;
+		n = pmt_wire_recv(conn.fd, &pkt, MSG_DONTWAIT);
+		if (n == 0)
+			conn.broken = true;
+		if (n <= 0)
+			break;
+		pmt_wire_close_fds(&pkt);
+		if ((env = pmt_wire_decode(&pkt)) == NULL)
+			break;
+		conn_unsolicited(env);
+		pmemtier__envelope__free_unpacked(env, NULL);
+	}
+	pthread_mutex_unlock(&conn_lock);
+}
+
+void
+pmt_conn_atfork_prepare(void)
+{
+	pthread_mutex_lock(&conn_lock);
+}
+
+void
+pmt_conn_atfork_parent(void)
+{
+	pthread_mutex_unlock(&conn_lock);
+}
+
+void
+pmt_conn_atfork_child(void)
+{
+	/* close() sends nothing on a socket the parent still holds open. */
+	conn_drop();
+	conn.refs = 0;
+	__atomic_store_n(&conn_report_wanted, 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&conn_lock);
+}

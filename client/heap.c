@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * memkind's heap functions. DRAM kinds go straight to jemalloc's malloc
+ * family; arena kinds try the per-thread front cache first, then their
+ * arena through the thread's tcache for the kind.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "kind.h"
+#include "range.h"
+#include "thread.h"
+
+/* The kind that owns p: an arena kind by its range, else DEFAULT. */
+static struct memkind *
+heap_owner(void *p)
+{
+	struct memkind	*k = pmt_range_lookup(p);
+
+	return k != NULL ? k : &pmt_kind_default;
+}
+
+/*
+ * Everything but a front-cache hit: arena kinds, DRAM, alignment, zeroing.
+ * A success leaves errno as it was, though leases, reports and the
+ * daemon's socket may have set it on the way (memkind's examples check).
+ */
+static void *
+heap_alloc_slow(struct memkind *k, size_t size, size_t align, bool zero)
+{
+	void	*p = NULL;
+	int	 saved = errno;
+
+	if (size == 0)
+		return NULL;
+	if (k->type == PMT_KIND_ARENA) {
+		p = pmt_thread_alloc(k, size, align, zero);
+		/* DAX_KMEM_PREFERRED falls back to ordinary memory. */
+		if (p == NULL && k->fallback_dram)
+			p = pmt_je_dram_alloc(size, align, zero);
+	} else if (k->type == PMT_KIND_DRAM)
+		p = pmt_je_dram_alloc(size, align, zero);
+	errno = p != NULL ? saved : ENOMEM;
+	return p;
+}
+
+PMT_EXPORT void *
+memkind_malloc(memkind_t kind, size_t size)
+{
+	void	*p;
+
+	if (PMT_UNLIKELY(kind == NULL)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (PMT_LIKELY(kind->type == PMT_KIND_ARENA && size - 1 <
+	    PMT_FRONT_MAX) && (p = pmt_thread_front_alloc(kind, size)) != NULL)
+		return p;
+	return heap_alloc_slow(kind, size, 0, false);
+}
+
+PMT_EXPORT void *
+memkind_calloc(memkind_t kind, size_t num, size_t size)
+{
+	size_t	total;
+	void	*p;
+
+	if (kind == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (num == 0 || size == 0)
+		return NULL;
+	if (__builtin_mul_overflow(num, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (kind->type == PMT_KIND_ARENA && total <= PMT_FRONT_MAX &&
+	    (p = pmt_thread_front_alloc(kind, total)) != NULL)
+		return memset(p, 0, total);
+	return heap_alloc_slow(kind, total, 0, true);
+}
+
+PMT_EXPORT int
+memkind_posix_memalign(memkind_t kind, void **memptr, size_t alignment,
+    size_t size)
+{
+	void	*p;
+
+	if (kind == NULL || memptr == NULL)
+		return EINVAL;
+	if (alignment < sizeof(void *) || (alignment & (alignment - 1)) != 0)
+		return EINVAL;
+	*memptr = NULL;
+	if (size == 0)
+		return 0;
+	if ((p = heap_alloc_slow(kind, size, alignment, false)) == NULL)
+		return ENOMEM;
+	*memptr = p;
+	return 0;
+}
+
+PMT_EXPORT void
+memkind_free(memkind_t kind, void *ptr)
+{
+	const struct pmt_range_slot	*s;
+	struct memkind			*k = kind;
+
+	if (PMT_UNLIKELY(ptr == NULL))
+		return;
+	/*
+	 * Kind NULL, and DRAM kinds too: a pmem block handed to jemalloc's
+	 * automatic tcache could come back from a DRAM malloc, so the range
+	 * check decides whenever the caller did not name an arena kind.
+	 */
+	if (k == NULL || k->type != PMT_KIND_ARENA) {
+		if ((s = pmt_range_find(ptr)) == NULL) {
+			pmt_je_dram_free(ptr);
+			return;
+		}
+		if (PMT_LIKELY(pmt_thread_front_free_at(s->kslot,
+		    __atomic_load_n(&s->gen, __ATOMIC_RELAXED), s->classmap,
+		    s->base, ptr)))
+			return;
+		pmt_thread_free(s->owner, ptr);
+		return;
+	}
+	if (PMT_UNLIKELY(k->fallback_dram) &&
+	    pmt_range_lookup(ptr) != k) {
+		pmt_je_dram_free(ptr);
+		return;
+	}
+	if (PMT_LIKELY(pmt_thread_front_free(k, ptr)))
+		return;
+	pmt_thread_free(k, ptr);
+}
+
+/* realloc to another kind than the block's: allocate, copy, free. */
+static void *
+heap_move(struct memkind *to, struct memkind *from, void *ptr, size_t size)
+{
+	size_t	 old = pmt_je_usable_size(ptr);
+	void	*q;
+
+	if ((q = memkind_malloc(to, size)) == NULL)
+		return NULL;
+	memcpy(q, ptr, old < size ? old : size);
+	memkind_free(from, ptr);
+	return q;
+}
+
+PMT_EXPORT void *
+memkind_realloc(memkind_t kind, void *ptr, size_t size)
+{
+	struct memkind	*from;
+	void		*q;
+	int		 saved;
+
+	if (kind == NULL && ptr == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (ptr == NULL)
+		return memkind_malloc(kind, size);
+	from = heap_owner(ptr);
+	if (kind == NULL)
+		kind = from;
+	if (size == 0) {
+		memkind_free(from, ptr);
+		return NULL;
+	}
+	if (kind->type == PMT_KIND_UNAVAILABLE) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (from != kind && !(from->type == PMT_KIND_DRAM &&
+	    kind->type == PMT_KIND_DRAM))
+		return heap_move(kind, from, ptr, size);
+	saved = errno;
+	if (kind->type == PMT_KIND_DRAM)
+		q = pmt_je_dram_realloc(ptr, size);
+	else
+		q = pmt_thread_realloc(kind, ptr, size);
+	errno = q != NULL ? saved : ENOMEM;
+	return q;
+}
+
+PMT_EXPORT size_t
+memkind_malloc_usable_size(memkind_t kind,
+    MEMKIND_MALLOC_USABLE_SIZE_CONST void *ptr)
+{
+	struct memkind	*k;
+
+	if (ptr == NULL)
+		return 0;
+	k = pmt_range_lookup(ptr);
+	/* A parent's block in a fork child: its pages are not mapped here. */
+	if (k != NULL && k->forked)
+		return 0;
+	return pmt_je_usable_size(ptr);
+}
+
+PMT_EXPORT memkind_t
+memkind_detect_kind(void *ptr)
+{
+	if (ptr == NULL)
+		return NULL;
+	return heap_owner(ptr);
+}
+
+PMT_EXPORT void *
+memkind_defrag_reallocate(memkind_t kind, void *ptr)
+{
+	struct memkind	*k;
+	size_t		 size;
+	void		*q;
+
+	if (ptr == NULL)
+		return NULL;
+	k = kind != NULL ? kind : heap_owner(ptr);
+	if (k->type == PMT_KIND_UNAVAILABLE ||
+	    (k->type == PMT_KIND_ARENA && pmt_kind_ready(k) != 0))
+		return NULL;
+	if (!pmt_je_should_move(ptr))
+		return NULL;
+	size = pmt_je_usable_size(ptr);
+	/* Without a cache: a cached block would likely be in the same slab. */
+	q = pmt_je_alloc_direct(k->type == PMT_KIND_ARENA ? k->arena : NULL,
+	    size);
+	if (q == NULL)
+		return NULL;
+	memcpy(q, ptr, size);
+	memkind_free(k, ptr);
+	return q;
+}

@@ -1,0 +1,468 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Kinds: the table, creation and destruction of pmem kinds, lazy set-up
+ * of the MEMKIND_DAX_KMEM* kinds, the mode (daemon or standalone), fork
+ * handling and the usage reports sent to the daemon.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "api.h"
+#include "conn.h"
+#include "debug.h"
+#include "kind.h"
+#include "range.h"
+#include "thread.h"
+
+enum kind_mode {
+	KIND_MODE_AUTO,
+	KIND_MODE_DAEMON,
+	KIND_MODE_STANDALONE,
+};
+
+static pthread_mutex_t	 kind_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct memkind	*kind_table[PMT_KIND_MAX];
+static uint64_t		 kind_next_gen = 1;
+static unsigned		 kind_reported_events;
+
+void
+pmt_kind_lock(void)
+{
+	pthread_mutex_lock(&kind_mutex);
+}
+
+void
+pmt_kind_unlock(void)
+{
+	pthread_mutex_unlock(&kind_mutex);
+}
+
+/* PMEMTIER_MODE: auto (default), daemon or standalone; -1 if unparsable. */
+static int
+kind_mode(void)
+{
+	const char *m = getenv("PMEMTIER_MODE");
+
+	if (m == NULL || *m == '\0' || strcmp(m, "auto") == 0)
+		return KIND_MODE_AUTO;
+	if (strcmp(m, "daemon") == 0)
+		return KIND_MODE_DAEMON;
+	if (strcmp(m, "standalone") == 0)
+		return KIND_MODE_STANDALONE;
+	pmt_debug("kind: PMEMTIER_MODE=%s is not auto, daemon or standalone",
+	    m);
+	return -1;
+}
+
+/*
+ * Decides where a new kind's memory comes from. Returns 1 for daemon mode
+ * (a connection reference is held), 0 for standalone, or a memkind error.
+ */
+static int
+kind_pick_mode(bool need_daemon)
+{
+	int	mode = kind_mode(), rc;
+
+	if (mode < 0)
+		return MEMKIND_ERROR_ENVIRON;
+	if (mode == KIND_MODE_STANDALONE)
+		return need_daemon ? MEMKIND_ERROR_UNAVAILABLE : 0;
+	if ((rc = pmt_conn_get()) == 0)
+		return 1;
+	pmt_debug("kind: no daemon at %s: %s", pmt_conn_socket_path(),
+	    strerror(-rc));
+	if (mode == KIND_MODE_DAEMON || need_daemon)
+		return MEMKIND_ERROR_UNAVAILABLE;
+	return 0;
+}
+
+/* The kind's generation and its copy in the range table, together. */
+static void
+kind_set_gen(struct memkind *k, uint64_t gen)
+{
+	__atomic_store_n(&k->gen, gen, __ATOMIC_RELEASE);
+	pmt_range_set_gen(k->range_slot, gen);
+}
+
+static int
+kind_slot_take(struct memkind *k)
+{
+	unsigned	i;
+
+	for (i = PMT_KIND_STATIC_SLOTS; i < PMT_KIND_MAX; i++)
+		if (kind_table[i] == NULL) {
+			kind_table[i] = k;
+			k->slot = i;
+			return 0;
+		}
+	return MEMKIND_ERROR_TOOMANY;
+}
+
+/* Reservation, range registration and arena of an arena kind. */
+static int
+kind_setup(struct memkind *k, bool daemon, const char *dir,
+    const char *tier)
+{
+	struct pmt_je_backing	b;
+	int			rc;
+
+	rc = pmt_heap_init(&k->heap, daemon, dir, tier, k->max_size, k->name);
+	if (rc == -EINVAL)
+		return MEMKIND_ERROR_INVALID;
+	if (rc != 0)
+		return MEMKIND_ERROR_MMAP;
+	k->classmap = k->heap.classmap;
+	k->base = (uintptr_t)k->heap.base;
+	k->range_slot = pmt_range_register(k->heap.base, k->heap.reserved, k,
+	    k->classmap, k->slot);
+	if (k->range_slot < 0) {
+		pmt_heap_fini(&k->heap);
+		return MEMKIND_ERROR_TOOMANY;
+	}
+	b.alloc = pmt_heap_alloc;
+	b.commit = pmt_heap_commit;
+	b.decommit = pmt_heap_decommit;
+	b.purge = pmt_heap_purge;
+	b.arg = &k->heap;
+	if (pmt_je_arena_create(&b, k->conservative, &k->arena) != 0) {
+		pmt_range_unregister(k->range_slot);
+		pmt_heap_fini(&k->heap);
+		return MEMKIND_ERROR_ARENAS_CREATE;
+	}
+	return MEMKIND_SUCCESS;
+}
+
+int
+pmt_kind_create_pmem(const char *dir, size_t max_size, int policy,
+    struct memkind **out)
+{
+	struct memkind	*k;
+	struct pmt_tier	 tier;
+	struct stat	 st;
+	int		 daemon, rc;
+
+	if (out == NULL || dir == NULL ||
+	    (max_size != 0 && max_size < MEMKIND_PMEM_MIN_SIZE) ||
+	    policy < 0 || policy >= MEMKIND_MEM_USAGE_POLICY_MAX_VALUE)
+		return MEMKIND_ERROR_INVALID;
+	if ((daemon = kind_pick_mode(false)) < 0)
+		return daemon;
+	if (daemon) {
+		if (pmt_conn_tier_for_dir(dir, &tier) != 0) {
+			pmt_conn_put();
+			return MEMKIND_ERROR_UNAVAILABLE;
+		}
+	} else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return MEMKIND_ERROR_INVALID;
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		rc = MEMKIND_ERROR_MALLOC;
+		goto fail;
+	}
+	k->type = PMT_KIND_ARENA;
+	k->max_size = max_size;
+	k->conservative = policy == MEMKIND_MEM_USAGE_POLICY_CONSERVATIVE;
+	snprintf(k->dir, sizeof(k->dir), "%s", dir);
+	pmt_kind_lock();
+	rc = kind_slot_take(k);
+	pmt_kind_unlock();
+	if (rc != 0)
+		goto fail;
+	snprintf(k->name, sizeof(k->name), "pmem%u", k->slot);
+	if ((rc = kind_setup(k, daemon, dir, daemon ? tier.name : NULL)) != 0) {
+		pmt_kind_lock();
+		kind_table[k->slot] = NULL;
+		pmt_kind_unlock();
+		goto fail;
+	}
+	pmt_kind_lock();
+	kind_set_gen(k, kind_next_gen++);
+	pmt_kind_unlock();
+	pmt_debug("kind %s: %s mode, dir %s%s%s, max_size %zu", k->name,
+	    daemon ? "daemon" : "standalone", dir, daemon ? ", tier " : "",
+	    daemon ? tier.name : "", max_size);
+	*out = k;
+	return MEMKIND_SUCCESS;
+fail:
+	free(k);
+	if (daemon)
+		pmt_conn_put();
+	return rc;
+}
+
+int
+pmt_kind_destroy(struct memkind *k)
+{
+	bool	daemon;
+
+	if (k == NULL || k->is_static || k->type != PMT_KIND_ARENA)
+		return MEMKIND_ERROR_INVALID;
+	daemon = k->heap.daemon;
+	pmt_kind_lock();
+	kind_set_gen(k, 0);
+	pmt_thread_kind_gone(k);
+	kind_table[k->slot] = NULL;
+	pmt_kind_unlock();
+	/* A child's copy of the arena describes memory it does not have. */
+	if (!k->forked)
+		pmt_je_arena_destroy(k->arena);
+	pmt_range_unregister(k->range_slot);
+	pmt_heap_fini(&k->heap);
+	if (daemon && !k->forked) {
+		pmt_kind_report_if_due();
+		pmt_conn_put();
+	}
+	pmt_debug("kind %s destroyed", k->name);
+	free(k);
+	return MEMKIND_SUCCESS;
+}
+
+/* Sets up a MEMKIND_DAX_KMEM* kind on a daemon kmem tier; kind lock held. */
+static int
+kind_kmem_init(struct memkind *k)
+{
+	struct pmt_tier	tier;
+	int		daemon, rc;
+
+	if ((daemon = kind_pick_mode(true)) < 0)
+		return daemon;
+	if (pmt_conn_tier_by_backend("kmem", &tier) != 0) {
+		pmt_debug("kind %s: the daemon has no kmem tier", k->name);
+		pmt_conn_put();
+		return MEMKIND_ERROR_UNAVAILABLE;
+	}
+	if ((rc = kind_setup(k, true, NULL, tier.name)) != 0) {
+		pmt_conn_put();
+		return rc;
+	}
+	kind_set_gen(k, kind_next_gen++);
+	pmt_debug("kind %s: on kmem tier %s (node %d)", k->name, tier.name,
+	    tier.numa_node);
+	return 0;
+}
+
+int
+pmt_kind_ready(struct memkind *k)
+{
+	int	rc;
+
+	if (k->type != PMT_KIND_ARENA || k->forked)
+		return MEMKIND_ERROR_UNAVAILABLE;
+	if (__atomic_load_n(&k->gen, __ATOMIC_ACQUIRE) != 0)
+		return 0;
+	if (!k->is_static)
+		return MEMKIND_ERROR_UNAVAILABLE;	/* destroyed */
+	pmt_kind_lock();
+	if (k->init_state == 0 || k->init_state < 0) {
+		rc = kind_kmem_init(k);
+		k->init_state = rc == 0 ? 1 : -1;
+	}
+	rc = k->init_state == 1 ? 0 : MEMKIND_ERROR_UNAVAILABLE;
+	pmt_kind_unlock();
+	return rc;
+}
+
+void
+pmt_kind_foreach(void (*fn)(struct memkind *, void *), void *arg)
+{
+	unsigned	i;
+
+	pmt_kind_lock();
+	for (i = 0; i < PMT_KIND_MAX; i++) {
+		struct memkind *k = kind_table[i];
+
+		if (k != NULL && k->gen != 0 && !k->forked)
+			fn(k, arg);
+	}
+	pmt_kind_unlock();
+}
+
+bool
+pmt_kind_daemon_mode(const struct memkind *k)
+{
+	return k->type == PMT_KIND_ARENA && k->heap.daemon;
+}
+
+struct kind_usage {
+	struct pmt_usage	*u;
+	size_t			 n;
+	size_t			 cap;
+};
+
+static void
+kind_collect(struct memkind *k, void *arg)
+{
+	struct kind_usage	*ku = arg;
+	struct pmt_je_stats	 st;
+	struct pmt_usage	*u;
+	size_t			 cached;
+
+	if (!k->heap.daemon || ku->n == ku->cap)
+		return;
+	u = &ku->u[ku->n++];
+	memset(u, 0, sizeof(*u));
+	pmt_je_arena_stats(k->arena, &st);
+	cached = pmt_thread_cached(k);
+	snprintf(u->kind, sizeof(u->kind), "%s", k->name);
+	snprintf(u->tier, sizeof(u->tier), "%s", k->heap.tier);
+	u->allocated = st.allocated > cached ? st.allocated - cached : 0;
+	u->active = st.active;
+	u->resident = st.resident;
+	u->mapped = pmt_heap_leased(&k->heap);
+}
+
+void
+pmt_kind_report_if_due(void)
+{
+	struct kind_usage	ku;
+	unsigned		ev;
+
+	ev = __atomic_load_n(&pmt_heap_events, __ATOMIC_RELAXED);
+	if (ev == __atomic_load_n(&kind_reported_events, __ATOMIC_RELAXED) &&
+	    !pmt_conn_report_wanted())
+		return;
+	__atomic_store_n(&kind_reported_events, ev, __ATOMIC_RELAXED);
+	/* Standalone kinds have nobody to report to. */
+	if (pmt_conn_get_open() != 0)
+		return;
+	pmt_conn_poll();
+	ku.cap = PMT_KIND_MAX;
+	ku.n = 0;
+	if ((ku.u = calloc(ku.cap, sizeof(*ku.u))) != NULL) {
+		(void)pmt_je_stats_refresh();
+		pmt_kind_foreach(kind_collect, &ku);
+		(void)pmt_conn_report(ku.u, ku.n);
+		free(ku.u);
+	}
+	pmt_conn_put();
+}
+
+static void
+kind_atfork_prepare(void)
+{
+	pmt_kind_lock();
+	pmt_conn_atfork_prepare();
+}
+
+static void
+kind_atfork_parent(void)
+{
+	pmt_conn_atfork_parent();
+	pmt_kind_unlock();
+}
+
+static void
+kind_atfork_child(void)
+{
+	unsigned	i;
+
+	pmt_conn_atfork_child();
+	for (i = 0; i < PMT_KIND_MAX; i++) {
+		struct memkind *k = kind_table[i];
+
+		if (k == NULL || k->type != PMT_KIND_ARENA || k->gen == 0)
+			continue;
+		k->forked = true;
+		kind_set_gen(k, 0);
+		pmt_heap_orphan(&k->heap);
+	}
+	/*
+	 * This thread's caches may hold the parent's blocks: with the kinds'
+	 * gen zeroed they are never used again.
+	 */
+	pthread_mutex_init(&kind_mutex, NULL);
+}
+
+/* Static kinds. Slots 0-3 are the kmem kinds' per-thread state. */
+#define KIND_DRAM(n)	{ .type = PMT_KIND_DRAM, .is_static = true,	\
+	.name = n, .range_slot = -1 }
+#define KIND_KMEM(n, s, pref)	{ .type = PMT_KIND_ARENA, .is_static = true, \
+	.kmem = true, .slot = s, .fallback_dram = pref, .name = n,	\
+	.range_slot = -1 }
+#define KIND_NONE(n)	{ .type = PMT_KIND_UNAVAILABLE, .is_static = true, \
+	.name = n, .range_slot = -1 }
+
+struct memkind pmt_kind_default = KIND_DRAM("memkind_default");
+struct memkind pmt_kind_regular = KIND_DRAM("memkind_regular");
+static struct memkind kind_kmem[4] = {
+	KIND_KMEM("memkind_dax_kmem", 0, false),
+	KIND_KMEM("memkind_dax_kmem_all", 1, false),
+	KIND_KMEM("memkind_dax_kmem_preferred", 2, true),
+	KIND_KMEM("memkind_dax_kmem_interleave", 3, false),
+};
+static struct memkind kind_none[] = {
+	KIND_NONE("memkind_hugetlb"), KIND_NONE("memkind_hbw"),
+	KIND_NONE("memkind_hbw_all"), KIND_NONE("memkind_hbw_preferred"),
+	KIND_NONE("memkind_hbw_hugetlb"), KIND_NONE("memkind_hbw_all_hugetlb"),
+	KIND_NONE("memkind_hbw_preferred_hugetlb"),
+	KIND_NONE("memkind_hbw_interleave"), KIND_NONE("memkind_interleave"),
+	KIND_NONE("memkind_highest_capacity"),
+	KIND_NONE("memkind_highest_capacity_preferred"),
+	KIND_NONE("memkind_highest_capacity_local"),
+	KIND_NONE("memkind_highest_capacity_local_preferred"),
+	KIND_NONE("memkind_lowest_latency_local"),
+	KIND_NONE("memkind_lowest_latency_local_preferred"),
+	KIND_NONE("memkind_highest_bandwidth_local"),
+	KIND_NONE("memkind_highest_bandwidth_local_preferred"),
+	KIND_NONE("memkind_hbw_gbtlb"), KIND_NONE("memkind_hbw_preferred_gbtlb"),
+	KIND_NONE("memkind_gbtlb"),
+};
+
+
+
+PMT_EXPORT memkind_t MEMKIND_DEFAULT = &pmt_kind_default;
+PMT_EXPORT memkind_t MEMKIND_REGULAR = &pmt_kind_regular;
+PMT_EXPORT memkind_t MEMKIND_DAX_KMEM = &kind_kmem[0];
+PMT_EXPORT memkind_t MEMKIND_DAX_KMEM_ALL = &kind_kmem[1];
+PMT_EXPORT memkind_t MEMKIND_DAX_KMEM_PREFERRED = &kind_kmem[2];
+PMT_EXPORT memkind_t MEMKIND_DAX_KMEM_INTERLEAVE = &kind_kmem[3];
+PMT_EXPORT memkind_t MEMKIND_HUGETLB = &kind_none[0];
+PMT_EXPORT memkind_t MEMKIND_HBW = &kind_none[1];
+PMT_EXPORT memkind_t MEMKIND_HBW_ALL = &kind_none[2];
+PMT_EXPORT memkind_t MEMKIND_HBW_PREFERRED = &kind_none[3];
+PMT_EXPORT memkind_t MEMKIND_HBW_HUGETLB = &kind_none[4];
+PMT_EXPORT memkind_t MEMKIND_HBW_ALL_HUGETLB = &kind_none[5];
+PMT_EXPORT memkind_t MEMKIND_HBW_PREFERRED_HUGETLB = &kind_none[6];
+PMT_EXPORT memkind_t MEMKIND_HBW_INTERLEAVE = &kind_none[7];
+PMT_EXPORT memkind_t MEMKIND_INTERLEAVE = &kind_none[8];
+PMT_EXPORT memkind_t MEMKIND_HIGHEST_CAPACITY = &kind_none[9];
+PMT_EXPORT memkind_t MEMKIND_HIGHEST_CAPACITY_PREFERRED = &kind_none[10];
+PMT_EXPORT memkind_t MEMKIND_HIGHEST_CAPACITY_LOCAL = &kind_none[11];
+PMT_EXPORT memkind_t MEMKIND_HIGHEST_CAPACITY_LOCAL_PREFERRED = &kind_none[12];
+PMT_EXPORT memkind_t MEMKIND_LOWEST_LATENCY_LOCAL = &kind_none[13];
+PMT_EXPORT memkind_t MEMKIND_LOWEST_LATENCY_LOCAL_PREFERRED = &kind_none[14];
+PMT_EXPORT memkind_t MEMKIND_HIGHEST_BANDWIDTH_LOCAL = &kind_none[15];
+PMT_EXPORT memkind_t MEMKIND_HIGHEST_BANDWIDTH_LOCAL_PREFERRED =
+    &kind_none[16];
+PMT_EXPORT memkind_t MEMKIND_HBW_GBTLB = &kind_none[17];
+PMT_EXPORT memkind_t MEMKIND_HBW_PREFERRED_GBTLB = &kind_none[18];
+PMT_EXPORT memkind_t MEMKIND_GBTLB = &kind_none[19];
+
+__attribute__((constructor))
+static void
+kind_init(void)
+{
+	unsigned	i;
+
+	for (i = 0; i < 4; i++)
+		kind_table[i] = &kind_kmem[i];
+	pmt_thread_init();
+	(void)pthread_atfork(kind_atfork_prepare, kind_atfork_parent,
+	    kind_atfork_child);
+}
+
+/*
+ * dlclose(): glibc drops our fork handlers itself; the thread key must go
+ * too, or a thread exiting later would call into unmapped code. Kinds
+ * still alive at that point are the program's leak (as in memkind); their
+ * leases go with the connection when the process ends.
+ */
+__attribute__((destructor))
+static void
+kind_fini(void)
+{
+	pmt_thread_fini();
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * struct memkind and the table of kinds. Three sorts of kind exist:
+ * DRAM kinds (MEMKIND_DEFAULT, MEMKIND_REGULAR) served by jemalloc's
+ * default arenas, i.e. plain malloc; arena kinds (pmem kinds made by
+ * memkind_create_pmem*, and the MEMKIND_DAX_KMEM* kinds) with their own
+ * jemalloc arena over leased memory; and kinds this library does not offer
+ * (HBW, HUGETLB, ...), which exist only so that programs link.
+ *
+ * Lock order: kind_lock > heap lock > connection lock.
+ */
+#ifndef PMT_KIND_H
+#define PMT_KIND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "je.h"
+#include "lease.h"
+
+/* Slots: the four static kmem kinds first, then created kinds. */
+#define PMT_KIND_MAX		512
+#define PMT_KIND_STATIC_SLOTS	4
+
+enum pmt_kind_type {
+	PMT_KIND_DRAM,
+	PMT_KIND_ARENA,
+	PMT_KIND_UNAVAILABLE,
+};
+
+struct pmt_tkind;
+
+struct memkind {
+	enum pmt_kind_type	 type;
+	/*
+	 * Non-zero while the kind may be used from per-thread caches; a
+	 * thread's cache entry is valid only while its gen equals this.
+	 * 0 before a static kmem kind is set up, after destroy, in a child.
+	 */
+	uint64_t		 gen;
+	unsigned		 slot;
+	/* Copies of heap.classmap and heap.base: the free fast path's
+	 * fields, kept in the struct's first cache line. */
+	uint8_t			*classmap;
+	uintptr_t		 base;
+	bool			 is_static;
+	bool			 kmem;
+	bool			 fallback_dram;	/* DAX_KMEM_PREFERRED */
+	bool			 conservative;
+	bool			 forked;	/* inherited from a parent */
+	int			 init_state;	/* static kmem: 0, 1 ok, -1 */
+	int			 range_slot;
+	char			 name[64];
+	char			 dir[256];
+	size_t			 max_size;
+	struct pmt_je_arena	*arena;
+	struct pmt_heap		 heap;
+	struct pmt_tkind	*threads;	/* registered per-thread state */
+};
+
+/* Global lock over the kind table and per-thread registrations. */
+void	 pmt_kind_lock(void);
+void	 pmt_kind_unlock(void);
+
+/* Makes an arena kind ready (sets up a static kmem kind on first use). */
+int	 pmt_kind_ready(struct memkind *k);
+
+int	 pmt_kind_create_pmem(const char *dir, size_t max_size, int policy,
+	    struct memkind **out);
+int	 pmt_kind_destroy(struct memkind *k);
+/* Calls fn for every live arena kind, under kind_lock. */
+void	 pmt_kind_foreach(void (*fn)(struct memkind *, void *), void *arg);
+/* Sends a UsageReport when a lease came or went or the daemon asked. */
+void	 pmt_kind_report_if_due(void);
+bool	 pmt_kind_daemon_mode(const struct memkind *k);
+
+extern struct memkind pmt_kind_default;
+extern struct memkind pmt_kind_regular;
+
+#endif /* PMT_KIND_H */

@@ -1,0 +1,497 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "debug.h"
+#include "lease.h"
+#include "range.h"
+
+#define HEAP_MIN_CHUNK		(8UL << 20)
+#define HEAP_MAX_CHUNK		(256UL << 20)
+/* Address space for a kind without max_size; halved when short. */
+#define HEAP_UNLIMITED_VA	(1UL << 40)
+#define HEAP_MIN_VA		(1UL << 32)
+#define HEAP_ALIGN		(2UL << 20)
+
+unsigned pmt_heap_events;
+
+static size_t
+heap_page(void)
+{
+	static size_t	page;
+
+	if (page == 0)
+		page = (size_t)sysconf(_SC_PAGESIZE);
+	return page;
+}
+
+static size_t
+heap_round(size_t v, size_t to)
+{
+	return (v + to - 1) & ~(to - 1);
+}
+
+/*
+ * Like memkind: an unnamed file that vanishes with the process. O_TMPFILE
+ * first; a named file unlinked at once where the filesystem lacks it.
+ */
+static int
+heap_tmpfile(const char *dir)
+{
+	char	path[4096];
+	int	fd;
+
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return -errno;
+	if (snprintf(path, sizeof(path), "%s/pmemtier.XXXXXX", dir) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if ((fd = mkostemp(path, O_CLOEXEC)) < 0)
+		return -errno;
+	(void)unlink(path);
+	return fd;
+}
+
+int
+pmt_heap_init(struct pmt_heap *h, bool daemon, const char *dir,
+    const char *tier, size_t max_size, const char *label)
+{
+	size_t	want, min;
+
+	memset(h, 0, sizeof(*h));
+	pthread_mutex_init(&h->lock, NULL);
+	h->daemon = daemon;
+	h->file_fd = -1;
+	h->max_size = max_size;
+	snprintf(h->label, sizeof(h->label), "%s", label);
+	if (daemon)
+		snprintf(h->tier, sizeof(h->tier), "%s", tier ? tier : "");
+	else if ((h->file_fd = heap_tmpfile(dir)) < 0) {
+		int rc = h->file_fd;
+
+		pmt_debug("heap: temporary file in %s: %s", dir,
+		    strerror(-rc));
+		pthread_mutex_destroy(&h->lock);
+		return -EINVAL;
+	}
+	/*
+	 * jemalloc takes address space in growing steps ahead of use: give it
+	 * room beyond max_size (the leases stay within max_size).
+	 */
+	want = max_size ? heap_round(max_size * 4, HEAP_ALIGN) :
+	    HEAP_UNLIMITED_VA;
+	min = max_size ? want : HEAP_MIN_VA;
+	h->base = pmt_range_reserve(want, min, HEAP_ALIGN, &h->reserved);
+	if (h->base == NULL) {
+		if (h->file_fd >= 0)
+			close(h->file_fd);
+		pthread_mutex_destroy(&h->lock);
+		return -ENOMEM;
+	}
+	h->classmap_len = h->reserved >> PMT_HEAP_PAGE_SHIFT;
+	h->classmap = mmap(NULL, h->classmap_len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (h->classmap == MAP_FAILED) {
+		pmt_range_unreserve(h->base, h->reserved);
+		if (h->file_fd >= 0)
+			close(h->file_fd);
+		pthread_mutex_destroy(&h->lock);
+		return -ENOMEM;
+	}
+	h->brk = (uintptr_t)h->base;
+	return 0;
+}
+
+/* Index of the first lease that starts above a. */
+static size_t
+heap_upper(const struct pmt_heap *h, uintptr_t a)
+{
+	size_t	lo = 0, hi = h->nleases;
+
+	while (lo < hi) {
+		size_t	mid = (lo + hi) / 2;
+
+		if (h->leases[mid].addr <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Inserts l, keeping the leases sorted by address. */
+static int
+heap_insert(struct pmt_heap *h, const struct pmt_lease *l)
+{
+	struct pmt_lease	*n;
+	size_t			 at;
+
+	if (h->nleases == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 16;
+
+		if ((n = realloc(h->leases, cap * sizeof(*n))) == NULL)
+			return -ENOMEM;
+		h->leases = n;
+		h->cap = cap;
+	}
+	at = heap_upper(h, l->addr);
+	memmove(&h->leases[at + 1], &h->leases[at],
+	    (h->nleases - at) * sizeof(*l));
+	h->leases[at] = *l;
+	h->nleases++;
+	return 0;
+}
+
+/* Gets size bytes of backing (a lease) into l; size is page-rounded. */
+static int
+heap_get_backing(struct pmt_heap *h, size_t size, struct pmt_lease *l)
+{
+	size_t	granted;
+	int	rc;
+
+	memset(l, 0, sizeof(*l));
+	if (h->daemon) {
+		rc = pmt_conn_lease(h->tier, size, h->label, &l->id, &l->fd,
+		    &granted);
+		if (rc != 0)
+			return rc;
+		l->size = size;
+		l->off = 0;
+		return 0;
+	}
+	/* Offsets are never reused: a returned lease stays a hole. */
+	l->off = h->file_end;
+	rc = fallocate(h->file_fd, 0, l->off, (off_t)size);
+	if (rc != 0)
+		return errno == ENOSPC ? -ENOMEM : -errno;
+	l->fd = h->file_fd;
+	l->size = size;
+	h->file_end += (off_t)size;
+	return 0;
+}
+
+static void
+heap_put_backing(struct pmt_heap *h, const struct pmt_lease *l)
+{
+	if (h->daemon) {
+		if (!h->orphaned)
+			(void)pmt_conn_release(l->id);
+		close(l->fd);
+	} else if (!h->orphaned)
+		(void)fallocate(h->file_fd,
+		    FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, l->off,
+		    (off_t)l->size);
+}
+
+/*
+ * Maps one lease at a, which no lease covers, for at least need bytes and
+ * at most room. Chunks grow with the kind (a quarter of what it holds) so
+ * that a big heap needs few leases while a small one wastes little; a
+ * refused chunk is retried at the exact size so that a tight quota is
+ * still usable. Returns the lease's size, or -errno.
+ */
+static ssize_t
+heap_lease_at(struct pmt_heap *h, uintptr_t a, size_t need, size_t room)
+{
+	struct pmt_lease	 l;
+	size_t			 size, chunk;
+	void			*p;
+	int			 rc;
+
+	if (h->max_size != 0 && h->max_size - h->leased < room)
+		room = h->max_size - h->leased;
+	if (need > room)
+		return -ENOMEM;
+	chunk = heap_round(h->leased / 4, HEAP_ALIGN);
+	if (chunk < HEAP_MIN_CHUNK)
+		chunk = HEAP_MIN_CHUNK;
+	if (chunk > HEAP_MAX_CHUNK)
+		chunk = HEAP_MAX_CHUNK;
+	size = need > chunk ? need : chunk;
+	if (size > room)
+		size = room;
+	rc = heap_get_backing(h, size, &l);
+	if (rc == -ENOMEM && size > need) {
+		size = need;
+		rc = heap_get_backing(h, size, &l);
+	}
+	if (rc != 0)
+		return rc;
+	p = mmap((void *)a, size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_FIXED, l.fd, l.off);
+	if (p == MAP_FAILED) {
+		rc = -errno;
+		heap_put_backing(h, &l);
+		return rc;
+	}
+	/* A child must never write into its parent's leases. */
+	(void)madvise(p, size, MADV_DONTFORK);
+	l.addr = a;
+	if ((rc = heap_insert(h, &l)) != 0) {
+		mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+		    MAP_FIXED | MAP_NORESERVE, -1, 0);
+		heap_put_backing(h, &l);
+		return rc;
+	}
+	__atomic_store_n(&h->leased, h->leased + size, __ATOMIC_RELAXED);
+	h->lease_events++;
+	__atomic_add_fetch(&pmt_heap_events, 1, __ATOMIC_RELAXED);
+	pmt_debug("heap %s: lease %zu of %zu bytes at %p", h->label,
+	    h->nleases, size, p);
+	return (ssize_t)size;
+}
+
+/* Adds or takes [a, end) to or from the committed bytes of its leases. */
+static void
+heap_account(struct pmt_heap *h, uintptr_t a, uintptr_t end, bool add)
+{
+	size_t	i = heap_upper(h, a);
+
+	if (i > 0)
+		i--;
+	for (; i < h->nleases && h->leases[i].addr < end; i++) {
+		struct pmt_lease	*l = &h->leases[i];
+		uintptr_t		 lo, hi;
+		size_t			 n;
+
+		lo = a > l->addr ? a : l->addr;
+		hi = end < l->addr + l->size ? end : l->addr + l->size;
+		if (lo >= hi)
+			continue;
+		n = hi - lo;
+		if (add)
+			l->committed += n;
+		else
+			l->committed -= n < l->committed ? n : l->committed;
+	}
+}
+
+/*
+ * Gives lease i back: the address range returns to the reservation
+ * (PROT_NONE), the backing to the daemon or the file system.
+ */
+static void
+heap_return(struct pmt_heap *h, size_t i)
+{
+	struct pmt_lease	l = h->leases[i];
+
+	if (mmap((void *)l.addr, l.size, PROT_NONE, MAP_PRIVATE |
+	    MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
+		return;	/* keep it: still mapped, still ours */
+	memmove(&h->leases[i], &h->leases[i + 1],
+	    (h->nleases - i - 1) * sizeof(l));
+	h->nleases--;
+	heap_put_backing(h, &l);
+	__atomic_store_n(&h->leased, h->leased - l.size, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&pmt_heap_events, 1, __ATOMIC_RELAXED);
+	pmt_debug("heap %s: returned a lease of %zu bytes at %p", h->label,
+	    l.size, (void *)l.addr);
+}
+
+void *
+pmt_heap_alloc(void *arg, void *new_addr, size_t size, size_t align,
+    bool *committed)
+{
+	struct pmt_heap	*h = arg;
+	uintptr_t	 a;
+	void		*ret = NULL;
+
+	if (align < heap_page())
+		align = heap_page();
+	pthread_mutex_lock(&h->lock);
+	if (h->orphaned)
+		goto out;
+	a = heap_round(h->brk, align);
+	/* jemalloc asks to extend in place: only at the end can we. */
+	if (new_addr != NULL && (uintptr_t)new_addr != a)
+		goto out;
+	if (a + size > (uintptr_t)h->base + h->reserved || a + size < a)
+		goto out;
+	h->brk = a + size;
+	/* Leases never reach beyond brk: fresh space has none yet. */
+	*committed = false;
+	ret = (void *)a;
+out:
+	pthread_mutex_unlock(&h->lock);
+	return ret;
+}
+
+/*
+ * Leases whatever part of [addr, addr + size) no lease covers yet. A new
+ * lease may run on past the range up to the next lease or to brk, never
+ * into address space jemalloc was not given.
+ */
+int
+pmt_heap_commit(void *arg, void *addr, size_t size)
+{
+	struct pmt_heap	*h = arg;
+	uintptr_t	 a = (uintptr_t)addr, end = a + size;
+	int		 rc = 0;
+
+	pthread_mutex_lock(&h->lock);
+	if (h->orphaned)
+		rc = -EINVAL;
+	while (rc == 0 && a < end) {
+		size_t			 i = heap_upper(h, a);
+		const struct pmt_lease	*prev = i ? &h->leases[i - 1] : NULL;
+		uintptr_t		 limit;
+		ssize_t			 n;
+
+		if (prev != NULL && a < prev->addr + prev->size) {
+			a = prev->addr + prev->size;
+			continue;
+		}
+		limit = i < h->nleases ? h->leases[i].addr : h->brk;
+		if (limit > h->brk)
+			limit = h->brk;
+		if (limit < end)
+			limit = end;
+		n = heap_lease_at(h, a, (end < limit ? end : limit) - a,
+		    limit - a);
+		if (n < 0)
+			rc = (int)n;
+		else
+			a += (size_t)n;
+	}
+	if (rc == 0)
+		heap_account(h, (uintptr_t)addr, end, true);
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+static struct pmt_lease *
+heap_find(struct pmt_heap *h, uintptr_t a)
+{
+	size_t	lo = 0, hi = h->nleases;
+
+	while (lo < hi) {
+		size_t		  mid = (lo + hi) / 2;
+		struct pmt_lease *l = &h->leases[mid];
+
+		if (a < l->addr)
+			hi = mid;
+		else if (a >= l->addr + l->size)
+			lo = mid + 1;
+		else
+			return l;
+	}
+	return NULL;
+}
+
+int
+pmt_heap_purge(void *arg, void *addr, size_t size)
+{
+	struct pmt_heap	*h = arg;
+	uintptr_t	 a = (uintptr_t)addr, end = a + size;
+	int		 rc = 0;
+
+	pthread_mutex_lock(&h->lock);
+	/* An extent may span two leases mapped back to back. */
+	while (a < end && rc == 0 && !h->orphaned) {
+		struct pmt_lease	*l = heap_find(h, a);
+		size_t			 n;
+
+		if (l == NULL) {
+			rc = -EINVAL;
+			break;
+		}
+		n = l->addr + l->size - a;
+		if (n > end - a)
+			n = end - a;
+		if (fallocate(l->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		    l->off + (off_t)(a - l->addr), (off_t)n) != 0)
+			rc = -errno;
+		a += n;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+int
+pmt_heap_decommit(void *arg, void *addr, size_t size)
+{
+	struct pmt_heap	*h = arg;
+	uintptr_t	 a = (uintptr_t)addr, end = a + size;
+	size_t		 i;
+	int		 rc;
+
+	if ((rc = pmt_heap_purge(arg, addr, size)) != 0)
+		return rc;
+	pthread_mutex_lock(&h->lock);
+	if (!h->orphaned) {
+		heap_account(h, a, end, false);
+		i = heap_upper(h, a);
+		if (i > 0)
+			i--;
+		while (i < h->nleases && h->leases[i].addr < end) {
+			if (h->leases[i].committed == 0)
+				heap_return(h, i);
+			else
+				i++;
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return 0;
+}
+
+void
+pmt_heap_fini(struct pmt_heap *h)
+{
+	size_t	i;
+
+	pthread_mutex_lock(&h->lock);
+	pmt_range_unreserve(h->base, h->reserved);
+	munmap(h->classmap, h->classmap_len);
+	for (i = 0; i < h->nleases; i++)
+		heap_put_backing(h, &h->leases[i]);
+	if (h->file_fd >= 0)
+		close(h->file_fd);
+	if (h->nleases != 0)
+		__atomic_add_fetch(&pmt_heap_events, 1, __ATOMIC_RELAXED);
+	free(h->leases);
+	h->leases = NULL;
+	h->nleases = 0;
+	h->leased = 0;
+	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_destroy(&h->lock);
+}
+
+void
+pmt_heap_orphan(struct pmt_heap *h)
+{
+	/* The lock may have been held by a thread that does not exist here. */
+	pthread_mutex_init(&h->lock, NULL);
+	h->orphaned = true;
+}
+
+size_t
+pmt_heap_leased(struct pmt_heap *h)
+{
+	return __atomic_load_n(&h->leased, __ATOMIC_RELAXED);
+}
+
+size_t
+pmt_heap_nleases(struct pmt_heap *h)
+{
+	size_t	n;
+
+	pthread_mutex_lock(&h->lock);
+	n = h->nleases;
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+bool
+pmt_heap_contains(const struct pmt_heap *h, const void *p)
+{
+	return (uintptr_t)p - (uintptr_t)h->base < h->reserved;
+}

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: BSD-3-Clause
+//
+// The C++ allocators (pmem_allocator.h, memkind_allocator.h) with standard
+// containers, built with g++, in one mode per run (see tmode.h).
+#include <cstdarg>
+#include <cstddef>
+#include <csetjmp>
+#include <cstdint>
+#include <list>
+#include <map>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include <cmocka.h>
+}
+
+#include <memkind.h>
+#include <memkind_allocator.h>
+#include <pmem_allocator.h>
+#include <pmemtier.h>
+
+extern "C" {
+#include "tmode.h"
+#include "tutil.h"
+}
+
+using pmem_string = std::basic_string<char, std::char_traits<char>,
+    libmemkind::pmem::allocator<char>>;
+
+static void
+test_vector(void **)
+{
+	libmemkind::pmem::allocator<int>		a(tm.dir, 0);
+	std::vector<int, libmemkind::pmem::allocator<int>> v(a);
+	long long					sum = 0;
+
+	for (int i = 0; i < 100000; i++)
+		v.push_back(i);
+	assert_ptr_equal(memkind_detect_kind(v.data()), a.kind());
+	for (int x : v)
+		sum += x;
+	assert_true(sum == 100000LL * 99999 / 2);
+	v.resize(10);
+	v.shrink_to_fit();
+	assert_int_equal(v.size(), 10);
+	assert_ptr_equal(memkind_detect_kind(v.data()), a.kind());
+}
+
+static void
+test_list_of_strings(void **)
+{
+	libmemkind::pmem::allocator<char>	a(std::string(tm.dir), 64 << 20,
+	    libmemkind::allocation_policy::CONSERVATIVE);
+	libmemkind::pmem::allocator<pmem_string> la(a);
+	std::list<pmem_string, libmemkind::pmem::allocator<pmem_string>> l(la);
+
+	for (int i = 0; i < 1000; i++)
+		l.emplace_back(std::string(100, char('a' + i % 26)).c_str(), a);
+	assert_int_equal(l.size(), 1000);
+	for (auto &s : l) {
+		assert_int_equal(s.size(), 100);
+		assert_ptr_equal(memkind_detect_kind((void *)s.data()),
+		    a.kind());
+	}
+	assert_true(la == a);	// a rebind shares the kind
+	l.clear();
+}
+
+static void
+test_map(void **)
+{
+	using pair_t = std::pair<const int, double>;
+	libmemkind::pmem::allocator<pair_t>	a(tm.dir, 0);
+	std::map<int, double, std::less<int>,
+	    libmemkind::pmem::allocator<pair_t>> m(a);
+	libmemkind::pmem::allocator<pair_t>	other(tm.dir, 0);
+
+	for (int i = 0; i < 10000; i++)
+		m[i] = i / 2.0;
+	for (int i = 0; i < 10000; i += 97)
+		assert_true(m.at(i) == i / 2.0);
+	assert_true(a != other);	// two kinds
+	m.erase(m.begin(), m.find(5000));
+	assert_int_equal(m.size(), 5000);
+}
+
+static void
+test_static_kind(void **)
+{
+	libmemkind::static_kind::allocator<long> d(libmemkind::kinds::DEFAULT);
+	std::vector<long, libmemkind::static_kind::allocator<long>> v(d);
+	libmemkind::static_kind::allocator<long> hbw(libmemkind::kinds::HBW);
+	bool threw = false;
+
+	for (long i = 0; i < 1000; i++)
+		v.push_back(i);
+	assert_ptr_equal(memkind_detect_kind(v.data()), MEMKIND_DEFAULT);
+	try {
+		(void)hbw.allocate(10);
+	} catch (const std::bad_alloc &) {
+		threw = true;
+	}
+	assert_true(threw);
+	std::map<int, int, std::less<int>,
+	    libmemkind::static_kind::allocator<std::pair<const int, int>>>
+	    m(libmemkind::static_kind::allocator<std::pair<const int, int>>(
+		libmemkind::kinds::REGULAR));
+	m[1] = 2;
+	assert_int_equal(m[1], 2);
+}
+
+static void
+test_errors_and_lifetime(void **)
+{
+	int	fds = tu_count_fds();
+	bool	threw = false;
+
+	try {
+		libmemkind::pmem::allocator<int> bad(tm.dir, 1);
+	} catch (const std::invalid_argument &) {
+		threw = true;
+	}
+	assert_true(threw);
+	{
+		libmemkind::pmem::allocator<int> a(tm.dir, 0);
+		libmemkind::pmem::allocator<int> b = a;
+		int *p = b.allocate(1000);
+
+		p[999] = 1;
+		b.deallocate(p, 1000);
+		assert_true(fds < tu_count_fds());
+	}
+	// The last allocator destroyed the kind and closed its files.
+	assert_int_equal(tu_count_fds(), fds);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vector),
+		cmocka_unit_test(test_list_of_strings),
+		cmocka_unit_test(test_map),
+		cmocka_unit_test(test_static_kind),
+		cmocka_unit_test(test_errors_and_lifetime),
+	};
+	int	rc;
+
+	if ((rc = tmode_setup(argc, argv, nullptr)) != 0)
+		return rc;
+	rc = cmocka_run_group_tests_name("client_cxx", tests, nullptr,
+	    nullptr);
+	return tmode_teardown(rc != 0);
+}

@@ -1,0 +1,545 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * libpmemtier against a real pmemtierd: leases and usage in the daemon's
+ * Status, release on destroy, quota refusal, tier selection by directory,
+ * kmem pages on their node, fork, and the modes' failure paths. Each test
+ * gets its own daemon (testd fixture).
+ */
+#include <errno.h>
+#include <numaif.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <memkind.h>
+#include <pmemtier.h>
+
+#include "tclient.h"
+#include "testd.h"
+#include "tutil.h"
+
+#define MiB	(1024UL * 1024)
+
+static struct testd	td;
+static char		shmdir[128];
+
+static int
+start(const char *extra)
+{
+	if (testd_start(&td, extra) != 0)
+		return -1;
+	setenv("PMEMTIER_SOCKET", td.socket, 1);
+	setenv("PMEMTIER_MODE", "daemon", 1);
+	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return start(NULL);
+}
+
+static int
+teardown(void **state)
+{
+	return testd_stop(&td) == 0 ? 0 : -1;
+}
+
+/* What the daemon says about this process: leases and granted bytes. */
+struct seen {
+	size_t		leases;		/* of this pid, any label */
+	size_t		labelled;	/* of this pid with the label asked */
+	uint64_t	bytes;		/* sum of those leases' sizes */
+	uint64_t	allocated;	/* usage reported for the label */
+	int		clients;	/* connections of this pid */
+};
+
+static struct seen
+daemon_view(pid_t pid, const char *label)
+{
+	struct seen		 s = { 0 };
+	Pmemtier__Envelope	*env;
+	Pmemtier__Status	*st;
+	size_t			 i, j;
+	int			 sock;
+
+	sock = tc_open(td.socket);
+	assert_true(sock >= 0);
+	env = tc_status(sock, 0, 0);
+	assert_non_null(env);
+	assert_int_equal(env->body_case, PMEMTIER__ENVELOPE__BODY_STATUS);
+	st = env->status;
+	for (i = 0; i < st->n_leases; i++) {
+		Pmemtier__LeaseStatus *l = st->leases[i];
+
+		if (l->pid != pid)
+			continue;
+		s.leases++;
+		if (label != NULL && strcmp(l->label, label) == 0) {
+			s.labelled++;
+			s.bytes += l->size;
+		}
+	}
+	for (i = 0; i < st->n_clients; i++) {
+		Pmemtier__ClientStatus *c = st->clients[i];
+
+		/* Not counting the connection asking for this status. */
+		if (c->principal == NULL || c->principal->pid != pid ||
+		    c->client_name == NULL ||
+		    strncmp(c->client_name, "libpmemtier", 11) != 0)
+			continue;
+		s.clients++;
+		for (j = 0; label != NULL && j < c->n_usage; j++)
+			if (strcmp(c->usage[j]->kind, label) == 0)
+				s.allocated = c->usage[j]->allocated;
+	}
+	tc_free(env);
+	close(sock);
+	return s;
+}
+
+static memkind_t
+new_kind(const char *dir, size_t max, struct pmemtier_kind_info *info)
+{
+	memkind_t	k = NULL;
+
+	assert_int_equal(memkind_create_pmem(dir, max, &k), MEMKIND_SUCCESS);
+	assert_int_equal(pmemtier_kind_get_info(k, info), MEMKIND_SUCCESS);
+	assert_int_equal(info->mode, PMEMTIER_MODE_DAEMON);
+	return k;
+}
+
+static void
+test_leases_usage_and_release(void **state)
+{
+	struct pmemtier_kind_info	 i1, i2;
+	memkind_t			 k1, k2;
+	struct seen			 s;
+	void				*p1, *p2;
+
+	k1 = new_kind(td.tierdir, 0, &i1);
+	k2 = new_kind(td.tierdir, 0, &i2);
+	p1 = memkind_malloc(k1, 20 * MiB);
+	p2 = memkind_malloc(k2, 30 * MiB);
+	assert_non_null(p1);
+	assert_non_null(p2);
+	memset(p1, 1, 20 * MiB);
+	memset(p2, 2, 30 * MiB);
+	assert_int_equal(pmemtier_kind_get_info(k1, &i1), 0);
+	assert_int_equal(pmemtier_kind_get_info(k2, &i2), 0);
+	/* The daemon sees our leases under the kinds' names ... */
+	s = daemon_view(getpid(), i1.name);
+	assert_int_equal(s.labelled, i1.leases);
+	assert_int_equal(s.bytes, i1.leased);
+	assert_int_equal(s.clients, 1);		/* one connection for both */
+	/* ... and the usage we reported when the lease came. */
+	assert_true(s.allocated >= 20 * MiB);
+	s = daemon_view(getpid(), i2.name);
+	assert_int_equal(s.bytes, i2.leased);
+	assert_true(s.allocated >= 30 * MiB);
+	/* Destroying k1 releases its leases, k2's stay. */
+	assert_int_equal(memkind_destroy_kind(k1), MEMKIND_SUCCESS);
+	s = daemon_view(getpid(), i1.name);
+	assert_int_equal(s.labelled, 0);
+	assert_int_equal(s.leases, i2.leases);
+	assert_int_equal(s.clients, 1);
+	memkind_free(NULL, p2);
+	assert_int_equal(memkind_destroy_kind(k2), MEMKIND_SUCCESS);
+	s = daemon_view(getpid(), i2.name);
+	assert_int_equal(s.leases, 0);
+	/* No kind left: the connection is closed as well. */
+	assert_int_equal(s.clients, 0);
+}
+
+static void
+test_usage_query_answered(void **state)
+{
+	struct pmemtier_kind_info	 info;
+	memkind_t			 k = new_kind(td.tierdir, 0, &info);
+	void				*p = memkind_malloc(k, 20 * MiB);
+	int				 tries;
+
+	assert_non_null(p);
+	/* The lease came with a report of about 20 MiB allocated. */
+	assert_true(daemon_view(getpid(), info.name).allocated >= 20 * MiB);
+	/* Freeing takes no lease: nothing reported on our own ... */
+	memkind_free(k, p);
+	/*
+	 * ... but that Status made the daemon send us a UsageQuery, which
+	 * the next library call that may talk answers.
+	 */
+	assert_int_equal(memkind_update_cached_stats(), MEMKIND_SUCCESS);
+	for (tries = 0; tries < 50; tries++) {
+		if (daemon_view(getpid(), info.name).allocated < MiB)
+			break;
+		usleep(100 * 1000);
+		assert_int_equal(memkind_update_cached_stats(),
+		    MEMKIND_SUCCESS);
+	}
+	assert_true(daemon_view(getpid(), info.name).allocated < MiB);
+	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
+}
+
+static void
+test_conservative_returns_leases(void **state)
+{
+	struct memkind_config		*cfg = memkind_config_new();
+	struct pmemtier_kind_info	 info;
+	memkind_t			 k = NULL;
+	void				*p[40];
+	struct seen			 s;
+	size_t				 i;
+
+	memkind_config_set_path(cfg, td.tierdir);
+	memkind_config_set_memory_usage_policy(cfg,
+	    MEMKIND_MEM_USAGE_POLICY_CONSERVATIVE);
+	assert_int_equal(memkind_create_pmem_with_config(cfg, &k), 0);
+	memkind_config_delete(cfg);
+	for (i = 0; i < 40; i++) {
+		p[i] = memkind_malloc(k, MiB);
+		assert_non_null(p[i]);
+	}
+	assert_int_equal(pmemtier_kind_get_info(k, &info), 0);
+	assert_true(daemon_view(getpid(), info.name).bytes >= 40 * MiB);
+	for (i = 0; i < 40; i++)
+		memkind_free(k, p[i]);
+	/* Freed at once, so the leases went back to the daemon at once. */
+	assert_int_equal(pmemtier_kind_get_info(k, &info), 0);
+	s = daemon_view(getpid(), info.name);
+	assert_int_equal(s.bytes, info.leased);
+	assert_true(s.bytes <= 8 * MiB);
+	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
+}
+
+static int
+setup_quota(void **state)
+{
+	char	ini[256];
+
+	snprintf(ini, sizeof(ini), "[quota mine]\nuid = %u\ntier = pmem\n"
+	    "limit = 64M\n", (unsigned)getuid());
+	return start(ini);
+}
+
+static void
+test_quota_refusal(void **state)
+{
+	struct pmemtier_kind_info	 info;
+	memkind_t			 k = new_kind(td.tierdir, 0, &info);
+	struct seen			 s;
+	void				*p[100];
+	size_t				 n, i;
+
+	for (n = 0; n < 100; n++) {
+		errno = 0;
+		if ((p[n] = memkind_malloc(k, MiB)) == NULL)
+			break;
+		memset(p[n], 1, MiB);
+	}
+	assert_true(n < 100);
+	assert_int_equal(errno, ENOMEM);
+	assert_true(n >= 40);
+	/* Library and daemon agree: no lease was leaked by the refusal. */
+	assert_int_equal(pmemtier_kind_get_info(k, &info), 0);
+	assert_true(info.leased <= 64 * MiB);
+	s = daemon_view(getpid(), info.name);
+	assert_int_equal(s.bytes, info.leased);
+	assert_int_equal(s.labelled, info.leases);
+	/* Within the quota, allocation goes on. */
+	for (i = 0; i < 10; i++)
+		memkind_free(k, p[i]);
+	for (i = 0; i < 10; i++) {
+		p[i] = memkind_malloc(k, MiB);
+		assert_non_null(p[i]);
+	}
+	/* Small blocks still come from the leases we hold. */
+	memkind_free(k, memkind_malloc(k, 100));
+	for (i = 0; i < n; i++)
+		memkind_free(k, p[i]);
+	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
+	assert_int_equal(daemon_view(getpid(), NULL).leases, 0);
+}
+
+static void
+test_growth_across_leases(void **state)
+{
+	struct pmemtier_kind_info	 info;
+	memkind_t			 k = new_kind(td.tierdir, 96 * MiB,
+					    &info);
+	void				*p[200];
+	size_t				 n, i;
+
+	for (n = 0; n < 200; n++)
+		if ((p[n] = memkind_malloc(k, 512 * 1024)) == NULL)
+			break;
+	assert_true(n < 200);
+	assert_true(n >= 150);
+	assert_int_equal(pmemtier_kind_get_info(k, &info), 0);
+	assert_true(info.leases >= 4);
+	assert_true(info.leased <= 96 * MiB);
+	assert_int_equal(daemon_view(getpid(), info.name).bytes, info.leased);
+	for (i = 0; i < n; i++)
+		memkind_free(NULL, p[i]);
+	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
+}
+
+static int
+setup_tiers(void **state)
+{
+	char	ini[512];
+
+	snprintf(shmdir, sizeof(shmdir), "/dev/shm/pmt-client-%d",
+	    (int)getpid());
+	snprintf(ini, sizeof(ini), "[tier shm]\nbackend = file\npath = %s\n"
+	    "capacity = 64M\n", shmdir);
+	return start(ini);
+}
+
+static int
+teardown_tiers(void **state)
+{
+	int	rc = teardown(state);
+
+	tu_rmdir(shmdir);
+	return rc;
+}
+
+static void
+test_dir_selects_tier(void **state)
+{
+	struct pmemtier_kind_info	info;
+	memkind_t			k;
+
+	/* dir on /dev/shm (tmpfs): the tier whose directory is there. */
+	k = new_kind("/dev/shm", 0, &info);
+	assert_string_equal(info.tier, "shm");
+	assert_int_equal(memkind_get_capacity(k), 64 * MiB);
+	memkind_free(k, memkind_malloc(k, 1000));
+	assert_int_equal(memkind_destroy_kind(k), 0);
+	k = new_kind(td.tierdir, 0, &info);
+	assert_string_equal(info.tier, "pmem");
+	assert_int_equal(memkind_destroy_kind(k), 0);
+	/* No tier there, or no such directory: the default tier. */
+	k = new_kind("/proc", 0, &info);
+	assert_string_equal(info.tier, "pmem");
+	assert_int_equal(memkind_destroy_kind(k), 0);
+	k = new_kind("/nonexistent", 0, &info);
+	assert_string_equal(info.tier, "pmem");
+	assert_int_equal(memkind_destroy_kind(k), 0);
+}
+
+static void
+test_kmem_pages_on_node(void **state)
+{
+	struct pmemtier_kind_info	 info;
+	const size_t			 size = 8 * MiB, page = 4096;
+	size_t				 n = size / page, i, wrong = 0;
+	void				**pages;
+	int				*status;
+	char				*p;
+
+	assert_int_equal(memkind_check_available(MEMKIND_DAX_KMEM), 0);
+	assert_int_equal(pmemtier_kind_get_info(MEMKIND_DAX_KMEM, &info), 0);
+	assert_string_equal(info.tier, "kmem");
+	p = memkind_malloc(MEMKIND_DAX_KMEM, size);
+	assert_non_null(p);
+	memset(p, 1, size);
+	pages = calloc(n, sizeof(*pages));
+	status = calloc(n, sizeof(*status));
+	for (i = 0; i < n; i++)
+		pages[i] = p + i * page;
+	/* nodes == NULL: move_pages reports each page's node. */
+	assert_int_equal(move_pages(0, (unsigned long)n, pages, NULL, status,
+	    0), 0);
+	for (i = 0; i < n; i++)
+		if (status[i] != 0)
+			wrong++;
+	assert_int_equal(wrong, 0);
+	assert_true(daemon_view(getpid(), info.name).labelled >= 1);
+	free(pages);
+	free(status);
+	memkind_free(NULL, p);
+	/* The static kind keeps its leases (and connection) for life. */
+}
+
+static int
+setup_no_kmem(void **state)
+{
+	static const char ini[] =
+	    "[daemon]\nsocket = @DIR@/pmemtierd.sock\n"
+	    "state_dir = @DIR@/state\n"
+	    "[tier pmem]\nbackend = file\npath = @DIR@/tier-pmem\n"
+	    "capacity = 1G\ndefault = yes\n";
+
+	if (testd_start_config(&td, ini) != 0)
+		return -1;
+	setenv("PMEMTIER_SOCKET", td.socket, 1);
+	setenv("PMEMTIER_MODE", "daemon", 1);
+	return 0;
+}
+
+static void
+test_kmem_unavailable(void **state)
+{
+	/* A daemon without a kmem tier: a clean refusal, not a fallback. */
+	assert_int_equal(memkind_check_available(MEMKIND_DAX_KMEM),
+	    MEMKIND_ERROR_UNAVAILABLE);
+	errno = 0;
+	assert_null(memkind_malloc(MEMKIND_DAX_KMEM_ALL, 4096));
+	assert_int_equal(errno, ENOMEM);
+	assert_int_equal(memkind_get_capacity(MEMKIND_DAX_KMEM), -1);
+	/* _PREFERRED falls back to ordinary memory. */
+	void *p = memkind_malloc(MEMKIND_DAX_KMEM_PREFERRED, 4096);
+	assert_non_null(p);
+	assert_ptr_equal(memkind_detect_kind(p), MEMKIND_DEFAULT);
+	memkind_free(MEMKIND_DAX_KMEM_PREFERRED, p);
+	/* Nothing held on to the daemon. */
+	assert_int_equal(daemon_view(getpid(), NULL).clients, 0);
+}
+
+static void
+test_mode_failures(void **state)
+{
+	struct pmemtier_kind_info	info;
+	memkind_t			k = NULL;
+
+	/* Daemon mode forced, no daemon: a clean error, no fallback. */
+	setenv("PMEMTIER_SOCKET", "/nonexistent/pmemtierd.sock", 1);
+	assert_int_equal(memkind_create_pmem(td.tierdir, 0, &k),
+	    MEMKIND_ERROR_UNAVAILABLE);
+	/* auto: standalone when nobody answers. */
+	setenv("PMEMTIER_MODE", "auto", 1);
+	assert_int_equal(memkind_create_pmem(td.tierdir, 0, &k), 0);
+	assert_int_equal(pmemtier_kind_get_info(k, &info), 0);
+	assert_int_equal(info.mode, PMEMTIER_MODE_STANDALONE);
+	assert_int_equal(memkind_destroy_kind(k), 0);
+	/* auto with a daemon: daemon mode. */
+	setenv("PMEMTIER_SOCKET", td.socket, 1);
+	assert_int_equal(memkind_create_pmem(td.tierdir, 0, &k), 0);
+	assert_int_equal(pmemtier_kind_get_info(k, &info), 0);
+	assert_int_equal(info.mode, PMEMTIER_MODE_DAEMON);
+	assert_int_equal(memkind_destroy_kind(k), 0);
+	/* standalone forced with a daemon around. */
+	setenv("PMEMTIER_MODE", "standalone", 1);
+	assert_int_equal(memkind_create_pmem(td.tierdir, 0, &k), 0);
+	assert_int_equal(pmemtier_kind_get_info(k, &info), 0);
+	assert_int_equal(info.mode, PMEMTIER_MODE_STANDALONE);
+	assert_int_equal(daemon_view(getpid(), NULL).clients, 0);
+	assert_int_equal(memkind_destroy_kind(k), 0);
+	setenv("PMEMTIER_MODE", "sometimes", 1);
+	assert_int_equal(memkind_create_pmem(td.tierdir, 0, &k),
+	    MEMKIND_ERROR_ENVIRON);
+	setenv("PMEMTIER_MODE", "daemon", 1);
+}
+
+static void
+test_fork_own_connection(void **state)
+{
+	struct pmemtier_kind_info	 info;
+	memkind_t			 k = new_kind(td.tierdir, 0, &info);
+	struct seen			 s;
+	char				*p = memkind_malloc(k, 10 * MiB), c;
+	int				 go[2], ready[2], status, tries;
+	pid_t				 pid;
+
+	assert_non_null(p);
+	memset(p, 'p', 10 * MiB);
+	assert_int_equal(pmemtier_kind_get_info(k, &info), 0);
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		memkind_t	 kc = NULL;
+		void		*q;
+		int		 fail = 0;
+
+		close(go[1]);
+		close(ready[0]);
+		if (memkind_malloc(k, 100) != NULL)
+			fail |= 1;
+		if (memkind_create_pmem(td.tierdir, 0, &kc) != 0 ||
+		    (q = memkind_malloc(kc, 5 * MiB)) == NULL)
+			fail |= 2;
+		else
+			memset(q, 'c', 5 * MiB);
+		(void)!write(ready[1], "r", 1);
+		(void)!read(go[0], &c, 1);
+		_exit(fail);
+	}
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	/* The child has its own connection and leases ... */
+	s = daemon_view(pid, NULL);
+	assert_int_equal(s.clients, 1);
+	assert_true(s.leases >= 1);
+	/* ... ours are untouched. */
+	s = daemon_view(getpid(), info.name);
+	assert_int_equal(s.labelled, info.leases);
+	assert_int_equal(s.clients, 1);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* The daemon notices the child's exit on its own time. */
+	for (tries = 0; tries < 100; tries++) {
+		if (daemon_view(pid, NULL).leases == 0)
+			break;
+		usleep(50 * 1000);
+	}
+	assert_int_equal(daemon_view(pid, NULL).leases, 0);
+	assert_int_equal(p[0], 'p');
+	assert_int_equal(p[10 * MiB - 1], 'p');
+	memkind_free(k, p);
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
+	assert_int_equal(memkind_destroy_kind(k), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_leases_usage_and_release,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_usage_query_answered,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conservative_returns_leases,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quota_refusal,
+		    setup_quota, teardown),
+		cmocka_unit_test_setup_teardown(test_growth_across_leases,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dir_selects_tier,
+		    setup_tiers, teardown_tiers),
+		cmocka_unit_test_setup_teardown(test_mode_failures,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kmem_unavailable,
+		    setup_no_kmem, teardown),
+		cmocka_unit_test_setup_teardown(test_fork_own_connection,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kmem_pages_on_node,
+		    setup, teardown),
+	};
+	const char	*d = getenv("PMEMTIERD");
+
+	if (d == NULL || access(d, X_OK) != 0) {
+		printf("SKIP: PMEMTIERD is not set to a daemon binary\n");
+		return 77;
+	}
+	unsetenv("PMEMTIER_DEBUG");
+	/* TEST_FILTER=glob runs some tests only (debugging aid). */
+	if (getenv("TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	return cmocka_run_group_tests_name("client_daemon", tests, NULL,
+	    NULL) != 0;
+}
