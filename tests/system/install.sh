@@ -65,8 +65,13 @@ if [ -f "$src/client/CMakeLists.txt" ] &&
 	for f in "$DEST$libdir"/cmake/pmemtier/pmemtierTargets-*.cmake; do
 		want_file "${f#"$DEST"}"
 	done
-	expect_match "pmemtier.pc libdir" \
-	    "$(cat "$DEST$libdir/pkgconfig/pmemtier.pc")" "^libdir=$libdir\$"
+	# The .pc file may spell libdir through ${prefix}; what counts is
+	# what pkg-config makes of it.
+	pclibdir=$(PKG_CONFIG_PATH=$DEST$libdir/pkgconfig \
+	    pkg-config --variable=libdir pmemtier)
+	[ "$pclibdir" = "$libdir" ] ||
+	    pmt_fail "pmemtier.pc: libdir is $pclibdir, want $libdir"
+	echo "ok: pmemtier.pc libdir = $libdir"
 else
 	echo "note: no client library in this tree; its files not checked"
 fi
