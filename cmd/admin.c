@@ -110,6 +110,7 @@ admin_quota_list(struct tierctl *t, int argc, char **argv)
 	Pmemtier__Envelope	 env = PMEMTIER__ENVELOPE__INIT;
 	Pmemtier__QuotaListRequest req = PMEMTIER__QUOTA_LIST_REQUEST__INIT;
 	Pmemtier__Envelope	*rep;
+	Pmemtier__QuotaList	*ql;
 	size_t			 i;
 
 	if (argc > 1)
@@ -121,11 +122,24 @@ admin_quota_list(struct tierctl *t, int argc, char **argv)
 	env.quota_list_request = &req;
 	rep = conn_request(c, &env, PMEMTIER__ENVELOPE__BODY_QUOTA_LIST,
 	    "quota list");
+	ql = rep->quota_list;
 	t->out->begin(t);
 	t->out->list_begin(t, TIERCTL_LIST_RULES);
-	for (i = 0; i < rep->quota_list->n_rules; i++)
-		t->out->rule(t, rep->quota_list->rules[i]);
+	for (i = 0; i < ql->n_rules; i++)
+		t->out->rule(t, ql->rules[i]);
 	t->out->list_end(t, TIERCTL_LIST_RULES);
+	/*
+	 * Buckets holding bytes (admins only): who is near or over a limit.
+	 * The human form shows the section only when there is one.
+	 */
+	if (t->json || ql->n_usage > 0) {
+		t->out->list_begin(t, TIERCTL_LIST_USAGE);
+		for (i = 0; i < ql->n_usage; i++)
+			t->out->usage(t, ql->usage[i]);
+		t->out->list_end(t, TIERCTL_LIST_USAGE);
+		t->out->total(t, TIERCTL_LIST_USAGE, ql->usage_total >
+		    ql->n_usage ? ql->usage_total : ql->n_usage, ql->n_usage);
+	}
 	t->out->end(t);
 	pmemtier__envelope__free_unpacked(rep, NULL);
 	conn_close(c);

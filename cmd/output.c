@@ -157,6 +157,15 @@ human_list_begin(struct tierctl *t, enum tierctl_list l)
 		printf("%-10s %*s %-8s %s\n", "TIER", w, "LIMIT", "ORIGIN",
 		    "SELECTOR");
 		break;
+	case TIERCTL_LIST_DEVICES:
+		printf("%-10s %-14s %-10s %*s %*s %-5s %-8s %-12s %s\n",
+		    "DEVICE", "NAMESPACE", "MODE", w, "SIZE", w, "ONLINE",
+		    "NODE", "STATE", "TIER", "MOUNT/REASON");
+		break;
+	case TIERCTL_LIST_USAGE:
+		printf("%-10s %*s %*s %-5s %s\n", "TIER", w, "USED", w,
+		    "LIMIT", "STATE", "BUCKET");
+		break;
 	}
 }
 
@@ -251,9 +260,92 @@ human_rule(struct tierctl *t, const Pmemtier__QuotaRule *r)
 	}
 }
 
+/* "0/1": the node of the CPUs near it / the node its memory is on. */
+static void
+human_nodes(int numa, int target, char *buf, size_t len)
+{
+	char	a[16], b[16];
+
+	snprintf(a, sizeof(a), numa >= 0 ? "%d" : "-", numa);
+	snprintf(b, sizeof(b), target >= 0 ? "%d" : "-", target);
+	snprintf(buf, len, "%s/%s", a, b);
+}
+
+static void
+human_device(struct tierctl *t, const Pmemtier__DeviceInfo *d)
+{
+	char		 sz[32], on[32], node[40], detail[1024];
+	const char	*what;
+	int		 w = sz_width(t);
+
+	human_nodes(d->numa_node, d->target_node, node, sizeof(node));
+	if (d->online_bytes > 0)
+		output_size(t, d->online_bytes, on, sizeof(on));
+	else
+		strcpy(on, "-");
+	/* The reason says what to do; a device in use shows its mount. */
+	what = STR(d->reason)[0] != '\0' ? d->reason :
+	    STR(d->mount)[0] != '\0' ? d->mount : "-";
+	printf("%-10s %-14s %-10s %*s %*s %-5s %-8s %-12s %s\n",
+	    STR(d->name), STR(d->ns)[0] != '\0' ? d->ns : "-", STR(d->mode),
+	    w, output_size(t, d->size, sz, sizeof(sz)), w, on, node,
+	    STR(d->state), STR(d->tier)[0] != '\0' ? d->tier : "-",
+	    human_safe(what, detail, sizeof(detail)));
+}
+
+/* A rule's selector as "quota list" prints it: "uid 0", "default". */
+static const char *
+rule_selector(const Pmemtier__QuotaRule *r, char *buf, size_t len)
+{
+	switch (r->selector_case) {
+	case PMEMTIER__QUOTA_RULE__SELECTOR_CGROUP:
+		snprintf(buf, len, "cgroup %s", STR(r->cgroup));
+		break;
+	case PMEMTIER__QUOTA_RULE__SELECTOR_UID:
+		snprintf(buf, len, "uid %u", r->uid);
+		break;
+	case PMEMTIER__QUOTA_RULE__SELECTOR_GID:
+		snprintf(buf, len, "gid %u", r->gid);
+		break;
+	default:
+		snprintf(buf, len, "default");
+		break;
+	}
+	return buf;
+}
+
+static void
+human_usage(struct tierctl *t, const Pmemtier__QuotaUsage *u)
+{
+	char	used[32], lim[32], bucket[1024], sel[600], rule[700];
+	int	w = sz_width(t);
+
+	rule[0] = '\0';
+	/* Name the rule when the bucket does not: a glob, the default. */
+	if (u->rule != NULL && strcmp(rule_selector(u->rule, sel, sizeof(sel)),
+	    STR(u->bucket)) != 0)
+		snprintf(rule, sizeof(rule), "  [rule %s on %s]", sel,
+		    STR(u->rule->tier));
+	printf("%-10s %*s %*s %-5s %s%s\n", STR(u->tier),
+	    w, output_size(t, u->used, used, sizeof(used)),
+	    w, output_size(t, u->limit, lim, sizeof(lim)),
+	    u->over ? "OVER" : "ok",
+	    human_safe(u->bucket, bucket, sizeof(bucket)),
+	    human_safe(rule, sel, sizeof(sel)));
+}
+
 static void
 human_list_end(struct tierctl *t, enum tierctl_list l)
 {
+}
+
+static void
+human_total(struct tierctl *t, enum tierctl_list l, size_t total,
+    size_t shown)
+{
+	if (total > shown)
+		printf("(%zu more not shown: the daemon caps one reply)\n",
+		    total - shown);
 }
 
 static void
@@ -276,7 +368,10 @@ const struct tierctl_output output_human = {
 	.client = human_client,
 	.lease = human_lease,
 	.rule = human_rule,
+	.device = human_device,
+	.usage = human_usage,
 	.list_end = human_list_end,
+	.total = human_total,
 	.done = human_done,
 	.end = human_end,
 };
@@ -324,6 +419,8 @@ json_list_begin(struct tierctl *t, enum tierctl_list l)
 		[TIERCTL_LIST_CLIENTS] = "clients",
 		[TIERCTL_LIST_LEASES] = "leases",
 		[TIERCTL_LIST_RULES] = "rules",
+		[TIERCTL_LIST_DEVICES] = "devices",
+		[TIERCTL_LIST_USAGE] = "usage",
 	};
 
 	json_array_begin(t->jw, key[l]);
@@ -413,11 +510,8 @@ json_lease(struct tierctl *t, const Pmemtier__LeaseStatus *l)
 }
 
 static void
-json_rule(struct tierctl *t, const Pmemtier__QuotaRule *r)
+json_rule_fields(struct json_writer *w, const Pmemtier__QuotaRule *r)
 {
-	struct json_writer	*w = t->jw;
-
-	json_object_begin(w, NULL);
 	switch (r->selector_case) {
 	case PMEMTIER__QUOTA_RULE__SELECTOR_CGROUP:
 		json_string(w, "type", "cgroup");
@@ -438,6 +532,68 @@ json_rule(struct tierctl *t, const Pmemtier__QuotaRule *r)
 	json_string(w, "tier", r->tier);
 	json_uint(w, "limit", r->limit);
 	json_string(w, "origin", r->origin);
+}
+
+static void
+json_rule(struct tierctl *t, const Pmemtier__QuotaRule *r)
+{
+	json_object_begin(t->jw, NULL);
+	json_rule_fields(t->jw, r);
+	json_object_end(t->jw);
+}
+
+static void
+json_node(struct json_writer *w, const char *key, int node)
+{
+	if (node >= 0)
+		json_int(w, key, node);
+	else
+		json_null(w, key);
+}
+
+static void
+json_device(struct tierctl *t, const Pmemtier__DeviceInfo *d)
+{
+	struct json_writer	*w = t->jw;
+
+	json_object_begin(w, NULL);
+	json_string(w, "name", d->name);
+	json_string(w, "namespace", d->ns);
+	json_string(w, "namespace_name", d->ns_name);
+	json_string(w, "region", d->region);
+	json_string(w, "mode", d->mode);
+	json_uint(w, "size", d->size);
+	json_node(w, "numa_node", d->numa_node);
+	json_node(w, "target_node", d->target_node);
+	json_string(w, "blockdev", d->blockdev);
+	json_string(w, "daxdev", d->daxdev);
+	json_string(w, "mount", d->mount);
+	json_string(w, "fstype", d->fstype);
+	json_bool(w, "dax", d->dax);
+	json_uint(w, "online_bytes", d->online_bytes);
+	json_string(w, "state", d->state);
+	json_string(w, "tier", d->tier);
+	json_string(w, "reason", d->reason);
+	json_object_end(w);
+}
+
+static void
+json_usage(struct tierctl *t, const Pmemtier__QuotaUsage *u)
+{
+	struct json_writer	*w = t->jw;
+
+	json_object_begin(w, NULL);
+	json_string(w, "bucket", u->bucket);
+	json_string(w, "tier", u->tier);
+	json_uint(w, "used", u->used);
+	json_uint(w, "limit", u->limit);
+	json_bool(w, "over", u->over);
+	if (u->rule != NULL) {
+		json_object_begin(w, "rule");
+		json_rule_fields(w, u->rule);
+		json_object_end(w);
+	} else
+		json_null(w, "rule");
 	json_object_end(w);
 }
 
@@ -445,6 +601,22 @@ static void
 json_list_end(struct tierctl *t, enum tierctl_list l)
 {
 	json_array_end(t->jw);
+}
+
+static void
+json_total(struct tierctl *t, enum tierctl_list l, size_t total,
+    size_t shown)
+{
+	static const char *key[] = {
+		[TIERCTL_LIST_TIERS] = "tiers_total",
+		[TIERCTL_LIST_CLIENTS] = "clients_total",
+		[TIERCTL_LIST_LEASES] = "leases_total",
+		[TIERCTL_LIST_RULES] = "rules_total",
+		[TIERCTL_LIST_DEVICES] = "devices_total",
+		[TIERCTL_LIST_USAGE] = "usage_total",
+	};
+
+	json_uint(t->jw, key[l], total);
 }
 
 static void
@@ -471,7 +643,10 @@ const struct tierctl_output output_json = {
 	.client = json_client,
 	.lease = json_lease,
 	.rule = json_rule,
+	.device = json_device,
+	.usage = json_usage,
 	.list_end = json_list_end,
+	.total = json_total,
 	.done = json_done,
 	.end = json_end,
 };

@@ -144,6 +144,28 @@ show_tiers(struct tierctl *t, Pmemtier__TierInfo **tiers, size_t n)
 	t->out->list_end(t, TIERCTL_LIST_TIERS);
 }
 
+/*
+ * What discovery found (empty unless the daemon runs [discovery]). The
+ * human form leaves the section out when there is nothing to show; the
+ * JSON form always has the array.
+ */
+static void
+show_devices(struct tierctl *t, Pmemtier__DeviceInfo **devs, size_t n,
+    size_t total)
+{
+	size_t	i;
+
+	if (total < n)
+		total = n;
+	if (!t->json && total == 0)
+		return;
+	t->out->list_begin(t, TIERCTL_LIST_DEVICES);
+	for (i = 0; i < n; i++)
+		t->out->device(t, devs[i]);
+	t->out->list_end(t, TIERCTL_LIST_DEVICES);
+	t->out->total(t, TIERCTL_LIST_DEVICES, total, n);
+}
+
 static void
 show_clients(struct tierctl *t, const struct show_status *ss)
 {
@@ -172,6 +194,8 @@ cmd_status(struct tierctl *t, int argc, char **argv)
 	t->out->begin(t);
 	t->out->daemon(t, ss.first);
 	show_tiers(t, ss.first->tiers, ss.first->n_tiers);
+	show_devices(t, ss.first->devices, ss.first->n_devices,
+	    ss.first->devices_total);
 	show_clients(t, &ss);
 	t->out->end(t);
 	show_free(&ss);
@@ -195,6 +219,8 @@ cmd_tiers(struct tierctl *t, int argc, char **argv)
 	    "tiers");
 	t->out->begin(t);
 	show_tiers(t, rep->tier_list->tiers, rep->tier_list->n_tiers);
+	show_devices(t, rep->tier_list->devices, rep->tier_list->n_devices,
+	    rep->tier_list->devices_total);
 	t->out->end(t);
 	pmemtier__envelope__free_unpacked(rep, NULL);
 	conn_close(c);

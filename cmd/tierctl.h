@@ -12,6 +12,7 @@
 #define TIERCTL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -78,6 +79,8 @@ enum tierctl_list {
 	TIERCTL_LIST_CLIENTS,
 	TIERCTL_LIST_LEASES,
 	TIERCTL_LIST_RULES,
+	TIERCTL_LIST_DEVICES,
+	TIERCTL_LIST_USAGE,
 };
 
 /*
@@ -92,7 +95,12 @@ struct tierctl_output {
 	void	(*client)(struct tierctl *, const Pmemtier__ClientStatus *);
 	void	(*lease)(struct tierctl *, const Pmemtier__LeaseStatus *);
 	void	(*rule)(struct tierctl *, const Pmemtier__QuotaRule *);
+	void	(*device)(struct tierctl *, const Pmemtier__DeviceInfo *);
+	void	(*usage)(struct tierctl *, const Pmemtier__QuotaUsage *);
 	void	(*list_end)(struct tierctl *, enum tierctl_list);
+	/* After list_end of a list the daemon may cap: total, shown. */
+	void	(*total)(struct tierctl *, enum tierctl_list, size_t total,
+		    size_t shown);
 	/* A request that returns nothing but success. */
 	void	(*done)(struct tierctl *, const char *what);
 	void	(*end)(struct tierctl *);

@@ -650,7 +650,14 @@ config_default_tier(struct pmtd_config *c)
 	TAILQ_FOREACH(t, &c->tiers, entry)
 		if (t->is_default)
 			return t;
-	return TAILQ_FIRST(&c->tiers);
+	/*
+	 * The first tier in the file, never a discovered one: which device
+	 * is found first is no choice of the admin's (rescan.c).
+	 */
+	TAILQ_FOREACH(t, &c->tiers, entry)
+		if (!t->discovered)
+			return t;
+	return NULL;
 }
 
 const char *

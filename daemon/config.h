@@ -14,7 +14,10 @@
 struct pmtd_config *config_parse_file(const char *path, char *err, size_t errlen);
 struct pmtd_config *config_parse_string(const char *text, char *err, size_t errlen);
 void	config_free(struct pmtd_config *);
-/* The tier marked default, or the only/first tier. */
+/*
+ * The tier marked default, else the first tier written in the file (a
+ * discovered tier only when marked); NULL when there is none.
+ */
 struct tier_conf *config_default_tier(struct pmtd_config *);
 
 /* Quota rule helpers shared with quota.c and the runtime rule store. */

@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "lease.h"
@@ -94,33 +96,62 @@ dispatch_hello(struct conn *c, uint64_t rid, const Pmemtier__Hello *h)
 	status_tiers_free(&st);
 }
 
-static void
-dispatch_tier_list(struct conn *c, uint64_t rid)
-{
-	Pmemtier__Envelope	env;
-	Pmemtier__TierList	tl = PMEMTIER__TIER_LIST__INIT;
-	struct status_tiers	st;
+/*
+ * A client looping on a refused allocation once logged ~4,500 lines. Per
+ * connection the first DISPATCH_REFUSE_BURST refusals are logged in full;
+ * later ones are counted, and summed up in one line per interval (when
+ * the next refusal comes, or the connection closes). An interval without
+ * a suppressed refusal lets the next ones be logged in full again.
+ */
+#define DISPATCH_REFUSE_BURST		5
+#define DISPATCH_REFUSE_INTERVAL	10	/* seconds */
 
-	if (status_tiers(&c->pr, &st) != 0) {
-		conn_error(c, rid, E(INTERNAL), "out of memory");
-		return;
-	}
-	dispatch_env(&env, rid);
-	env.body_case = PMEMTIER__ENVELOPE__BODY_TIER_LIST;
-	env.tier_list = &tl;
-	tl.n_tiers = st.n;
-	tl.tiers = st.ptrs;
-	conn_send(c, &env, -1);
-	status_tiers_free(&st);
+static time_t
+dispatch_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec;
 }
 
-/* Logs a refusal at info level and answers it. */
+void
+dispatch_refuse_flush(struct conn *c)
+{
+	if (c->refuse_quiet == 0)
+		return;
+	log_info("conn %llu: pid %d uid %u %s: %u more lease refusals not "
+	    "logged in the last %lld s (last: %s)", (unsigned long long)c->id,
+	    (int)c->pr.pid, (unsigned)c->pr.uid, c->pr.cgroup,
+	    c->refuse_quiet, (long long)(dispatch_now() - c->refuse_at),
+	    pmt_wire_error_name(c->refuse_code));
+	c->refuse_quiet = 0;
+}
+
+/* Logs a refusal at info level (see above) and answers it. */
 static void
 dispatch_refuse(struct conn *c, uint64_t rid, int code, const char *msg)
 {
-	log_info("conn %llu: pid %d uid %u %s: lease refused: %s",
-	    (unsigned long long)c->id, (int)c->pr.pid, (unsigned)c->pr.uid,
-	    c->pr.cgroup, msg);
+	time_t	now = dispatch_now();
+
+	if (c->refuse_at == 0 ||
+	    now - c->refuse_at >= DISPATCH_REFUSE_INTERVAL) {
+		if (c->refuse_quiet == 0)
+			c->refuse_logged = 0;
+		dispatch_refuse_flush(c);
+		c->refuse_at = now;
+	}
+	if (c->refuse_logged < DISPATCH_REFUSE_BURST) {
+		c->refuse_logged++;
+		log_info("conn %llu: pid %d uid %u %s: lease refused: %s%s",
+		    (unsigned long long)c->id, (int)c->pr.pid,
+		    (unsigned)c->pr.uid, c->pr.cgroup, msg,
+		    c->refuse_logged == DISPATCH_REFUSE_BURST ? " (more "
+		    "refusals on this connection are summed up)" : "");
+	} else {
+		c->refuse_quiet++;
+		c->refuse_code = code;
+	}
 	conn_error(c, rid, code, "%s", msg);
 }
 
@@ -175,7 +206,8 @@ dispatch_lease_request(struct conn *c, uint64_t rid,
 	struct tier		*t;
 	struct lease		*l;
 	char			 msg[768], label[PMTD_LABEL_MAX], a[32], b[32];
-	uint64_t		 page = (uint64_t)sysconf(_SC_PAGESIZE), size;
+	static uint64_t		 page;
+	uint64_t		 size;
 	int			 code, fd, rc;
 
 	if ((t = tier_find(&pmtd->tiers, req->tier)) == NULL) {
@@ -199,6 +231,8 @@ dispatch_lease_request(struct conn *c, uint64_t rid,
 		dispatch_refuse(c, rid, E(NO_SPACE), msg);
 		return;
 	}
+	if (page == 0)
+		page = (uint64_t)sysconf(_SC_PAGESIZE);
 	/* capacity < 2^64 - page here, so rounding cannot overflow. */
 	size = (req->size + page - 1) / page * page;
 	if (dispatch_lease_limits(c, t, size, msg, sizeof(msg), &code) != 0) {
@@ -406,7 +440,7 @@ dispatch_body(struct conn *c, const Pmemtier__Envelope *env)
 		dispatch_hello(c, rid, env->hello);
 		break;
 	case PMEMTIER__ENVELOPE__BODY_TIER_LIST_REQUEST:
-		dispatch_tier_list(c, rid);
+		status_tier_list(c, rid);
 		break;
 	case PMEMTIER__ENVELOPE__BODY_LEASE_REQUEST:
 		dispatch_lease_request(c, rid, env->lease_request);
@@ -463,7 +497,12 @@ dispatch_packet(struct conn *c, const struct pmt_wire_packet *pkt)
 		    "dropped", PMT_WIRE_MAX_PACKET);
 		return;
 	}
-	if ((env = pmt_wire_decode(pkt)) == NULL) {
+	env = NULL;
+	if (pkt->len > 0)
+		env = pmemtier__envelope__unpack(arena_allocator(), pkt->len,
+		    pkt->buf);
+	if (env == NULL) {
+		arena_reset();
 		c->errors++;
 		log_info("conn %llu: pid %d: undecodable packet of %zu bytes",
 		    (unsigned long long)c->id, (int)c->pr.pid, pkt->len);
@@ -475,5 +514,6 @@ dispatch_packet(struct conn *c, const struct pmt_wire_packet *pkt)
 	    pmt_wire_body_name(env), (unsigned long long)env->request_id);
 	if (dispatch_check(c, pkt, env) == 0)
 		dispatch_body(c, env);
-	pmemtier__envelope__free_unpacked(env, NULL);
+	/* Nothing keeps a pointer into a request once it is answered. */
+	arena_reset();
 }

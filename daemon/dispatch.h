@@ -11,6 +11,8 @@
 #include "wire.h"
 
 void	dispatch_packet(struct conn *, const struct pmt_wire_packet *);
+/* Logs the summary of refusals not logged yet (at close). */
+void	dispatch_refuse_flush(struct conn *);
 /* Copies printable ASCII of src into dst (len bytes with the NUL). */
 void	dispatch_sanitize(char *dst, size_t len, const char *src);
 

@@ -60,7 +60,11 @@ lease_create(struct tier *t, struct conn *c, const struct principal *pr,
 	l->pr = pr;
 	l->size = size;
 	l->fd = fd;
-	snprintf(l->label, sizeof(l->label), "%s", label != NULL ? label : "");
+	if (label != NULL) {
+		size_t	n = strnlen(label, sizeof(l->label) - 1);
+
+		memcpy(l->label, label, n);	/* calloc'd: stays terminated */
+	}
 	LIST_INSERT_HEAD(lease_chain(l->id), l, hash_entry);
 	TAILQ_INSERT_TAIL(&lease_list, l, all_entry);
 	lease_n++;

@@ -9,7 +9,7 @@
 #include "log.h"
 
 static int	log_foreground = 1;
-static int	log_level = LOG_INFO;
+int		log_threshold = LOG_INFO;
 
 static const struct {
 	const char	*name;
@@ -27,7 +27,7 @@ void
 log_init(int foreground, int level)
 {
 	log_foreground = foreground;
-	log_level = level;
+	log_threshold = level;
 	if (!foreground)
 		openlog("pmemtierd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -35,13 +35,13 @@ log_init(int foreground, int level)
 void
 log_setlevel(int level)
 {
-	log_level = level;
+	log_threshold = level;
 }
 
 int
 log_getlevel(void)
 {
-	return log_level;
+	return log_threshold;
 }
 
 int
@@ -61,7 +61,7 @@ log_vwrite(int pri, const char *fmt, va_list ap, int with_errno)
 	char	 msg[1024];
 	int	 saved = errno;
 
-	if (pri > log_level)
+	if (pri > log_threshold)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (with_errno) {
@@ -109,7 +109,7 @@ log_info(const char *fmt, ...)
 }
 
 void
-log_debug(const char *fmt, ...)
+(log_debug)(const char *fmt, ...)
 {
 	LOG_BODY(LOG_DEBUG, 0);
 }
@@ -118,7 +118,7 @@ void
 fatal(const char *fmt, ...)
 {
 	/* A fatal error is printed whatever the level. */
-	log_level = LOG_DEBUG;
+	log_threshold = LOG_DEBUG;
 	LOG_BODY(LOG_ERR, 1);
 	exit(1);
 }
@@ -126,7 +126,7 @@ fatal(const char *fmt, ...)
 void
 fatalx(const char *fmt, ...)
 {
-	log_level = LOG_DEBUG;
+	log_threshold = LOG_DEBUG;
 	LOG_BODY(LOG_ERR, 0);
 	exit(1);
 }

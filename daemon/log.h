@@ -23,6 +23,16 @@ void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * The threshold, for the macro below: debug lines sit on the grant path,
+ * and their arguments (body names, sizes) should cost nothing when the
+ * level is off.
+ */
+extern int	log_threshold;
+#define log_debug(...) do {						\
+	if (log_threshold >= LOG_DEBUG)					\
+		(log_debug)(__VA_ARGS__);				\
+} while (0)
 /* Log at LOG_ERR and exit(1); fatal appends strerror(errno). */
 void	fatal(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));

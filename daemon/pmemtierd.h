@@ -4,7 +4,8 @@
  * config.c (the INI file), control.c (the listening socket), conn.c (one
  * client connection), dispatch.c (requests), peer.c (who the peer is),
  * tier.c + tier_*.c (tiers and their backends), lease.c (the lease
- * table), quota.c (rules and accounting), status.c (Status/TierInfo).
+ * table), quota.c (rules and accounting), status.c (Status/TierInfo),
+ * arena.c (memory for decoding one request).
  */
 #ifndef PMEMTIERD_H
 #define PMEMTIERD_H
@@ -219,6 +220,13 @@ struct conn {
 	time_t			 queried_at;
 	unsigned		 errors;
 	int			 dead;		/* send failed: close after this packet */
+	/* Refusal logging (dispatch_refuse): window start, lines, quiet. */
+	time_t			 refuse_at;
+	unsigned		 refuse_logged;
+	unsigned		 refuse_quiet;
+	int			 refuse_code;
+	int			 read_ahead;	/* conn_read_ahead's score, 0..3 */
+	unsigned		 read_probe;
 	uint8_t			*pend_buf;	/* reply waiting in CONN_BLOCKED */
 	size_t			 pend_len;
 	int			 pend_fd;

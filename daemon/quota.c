@@ -8,16 +8,28 @@
 #include "quota.h"
 
 #define QUOTA_HASH_SIZE	1024
+/*
+ * Empty buckets kept for reuse. A principal that takes and returns one
+ * lease at a time empties its three or more buckets (cgroup and ancestors,
+ * uid, gid) on every release; freeing them would cost a malloc and a free
+ * per bucket per grant. The most recently emptied stay in the table, up to
+ * this many (a bucket is well under 1 KiB).
+ */
+#define QUOTA_IDLE_MAX	64
 
 /* One accounting bucket: bytes granted under a key. */
 struct quota_usage {
 	LIST_ENTRY(quota_usage)	 entry;
+	TAILQ_ENTRY(quota_usage) idle_entry;	/* when bytes == 0 */
 	uint64_t		 bytes;
 	char			 key[];
 };
 LIST_HEAD(quota_chain, quota_usage);
+TAILQ_HEAD(quota_idle, quota_usage);
 
 static struct quota_chain	quota_hash[QUOTA_HASH_SIZE];
+static struct quota_idle	quota_idle = TAILQ_HEAD_INITIALIZER(quota_idle);
+static unsigned			quota_nidle;
 
 void
 quota_init(void)
@@ -26,6 +38,8 @@ quota_init(void)
 
 	for (i = 0; i < QUOTA_HASH_SIZE; i++)
 		LIST_INIT(&quota_hash[i]);
+	TAILQ_INIT(&quota_idle);
+	quota_nidle = 0;
 }
 
 void
@@ -39,6 +53,8 @@ quota_fini(void)
 			LIST_REMOVE(u, entry);
 			free(u);
 		}
+	TAILQ_INIT(&quota_idle);
+	quota_nidle = 0;
 }
 
 static size_t
@@ -65,7 +81,21 @@ quota_find(const char *key, struct quota_chain **chainp)
 	return NULL;
 }
 
-/* Adds delta (may be negative) to the bucket; frees it at zero. */
+/* An emptied bucket joins the idle list; the oldest idle one is freed. */
+static void
+quota_park(struct quota_usage *u)
+{
+	TAILQ_INSERT_TAIL(&quota_idle, u, idle_entry);
+	if (++quota_nidle <= QUOTA_IDLE_MAX)
+		return;
+	u = TAILQ_FIRST(&quota_idle);
+	TAILQ_REMOVE(&quota_idle, u, idle_entry);
+	quota_nidle--;
+	LIST_REMOVE(u, entry);
+	free(u);
+}
+
+/* Adds delta (may be negative) to the bucket; parks it at zero. */
 static void
 quota_add(const char *key, int64_t delta)
 {
@@ -73,12 +103,12 @@ quota_add(const char *key, int64_t delta)
 	struct quota_usage	*u;
 	size_t			 len;
 
-	if ((u = quota_find(key, &chain)) == NULL) {
-		if (delta < 0) {
-			log_warnx("quota_add: %s: uncharge of an empty bucket",
-			    key);
-			return;
-		}
+	u = quota_find(key, &chain);
+	if (delta < 0 && (u == NULL || u->bytes == 0)) {
+		log_warnx("quota_add: %s: uncharge of an empty bucket", key);
+		return;
+	}
+	if (u == NULL) {
 		len = strlen(key) + 1;
 		if ((u = calloc(1, sizeof(*u) + len)) == NULL) {
 			/*
@@ -90,12 +120,23 @@ quota_add(const char *key, int64_t delta)
 		}
 		memcpy(u->key, key, len);
 		LIST_INSERT_HEAD(chain, u, entry);
+	} else if (u->bytes == 0) {
+		TAILQ_REMOVE(&quota_idle, u, idle_entry);
+		quota_nidle--;
 	}
 	u->bytes += (uint64_t)delta;
-	if (u->bytes == 0) {
-		LIST_REMOVE(u, entry);
-		free(u);
-	}
+	if (u->bytes == 0)
+		quota_park(u);
+}
+
+/* Copies a NUL-terminated string that fits (callers' buffers are sized). */
+static void
+quota_copy(char *dst, size_t len, const char *src)
+{
+	size_t	n = strnlen(src, len - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
 /*
@@ -149,7 +190,7 @@ quota_account(const struct principal *pr, const char *tier, int64_t delta)
 	char	 key[PMTD_NAME_MAX + PMTD_CGROUP_MAX + 8];
 	char	 cg[PMTD_CGROUP_MAX], *slash;
 
-	snprintf(cg, sizeof(cg), "%s", pr->cgroup);
+	quota_copy(cg, sizeof(cg), pr->cgroup);
 	for (;;) {
 		quota_key_cgroup(key, sizeof(key), tier, cg);
 		quota_add(key, delta);
@@ -224,10 +265,10 @@ quota_cgroup_match(const char *pattern, const char *path, char *out,
 {
 	char	 cg[PMTD_CGROUP_MAX], *slash;
 
-	snprintf(cg, sizeof(cg), "%s", path);
+	quota_copy(cg, sizeof(cg), path);
 	for (;;) {
 		if (fnmatch(pattern, cg, FNM_PATHNAME) == 0) {
-			snprintf(out, outlen, "%s", cg);
+			quota_copy(out, outlen, cg);
 			return 1;
 		}
 		if (strcmp(cg, "/") == 0)
@@ -240,6 +281,11 @@ quota_cgroup_match(const char *pattern, const char *path, char *out,
 	}
 }
 
+/*
+ * Does r apply to pr on tier? For a cgroup rule, bucket gets the matched
+ * cgroup; the other kinds' buckets are named once a rule has won (this
+ * runs for every rule on every grant).
+ */
 static int
 quota_rule_applies(const struct quota_rule *r, const struct principal *pr,
     const char *tier, char *bucket, size_t len)
@@ -250,13 +296,10 @@ quota_rule_applies(const struct quota_rule *r, const struct principal *pr,
 	case QUOTA_SEL_CGROUP:
 		return quota_cgroup_match(r->cgroup, pr->cgroup, bucket, len);
 	case QUOTA_SEL_UID:
-		snprintf(bucket, len, "uid %u", (unsigned)pr->uid);
 		return r->id == pr->uid;
 	case QUOTA_SEL_GID:
-		snprintf(bucket, len, "gid %u", (unsigned)pr->gid);
 		return r->id == pr->gid;
 	case QUOTA_SEL_DEFAULT:
-		snprintf(bucket, len, "%s", pr->cgroup);
 		return 1;
 	}
 	return 0;
@@ -309,7 +352,9 @@ quota_scan(const struct quota_rules *rules, const struct principal *pr,
 			continue;
 		if (m->rule == NULL || quota_better(r, m->rule)) {
 			m->rule = r;
-			snprintf(m->bucket, sizeof(m->bucket), "%s", bucket);
+			if (r->sel == QUOTA_SEL_CGROUP)
+				quota_copy(m->bucket, sizeof(m->bucket),
+				    bucket);
 		}
 	}
 }
@@ -327,13 +372,20 @@ quota_match(const struct quota_rules *config, const struct quota_rules *runtime,
 	}
 	switch (m->rule->sel) {
 	case QUOTA_SEL_CGROUP:
+		m->used = quota_usage_cgroup(tier, m->bucket);
+		break;
 	case QUOTA_SEL_DEFAULT:
+		quota_copy(m->bucket, sizeof(m->bucket), pr->cgroup);
 		m->used = quota_usage_cgroup(tier, m->bucket);
 		break;
 	case QUOTA_SEL_UID:
+		snprintf(m->bucket, sizeof(m->bucket), "uid %u",
+		    (unsigned)pr->uid);
 		m->used = quota_usage_uid(tier, pr->uid);
 		break;
 	case QUOTA_SEL_GID:
+		snprintf(m->bucket, sizeof(m->bucket), "gid %u",
+		    (unsigned)pr->gid);
 		m->used = quota_usage_gid(tier, pr->gid);
 		break;
 	}

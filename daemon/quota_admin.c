@@ -109,44 +109,185 @@ quota_admin_fill(Pmemtier__QuotaRule *w, const struct quota_rule *r)
 	w->origin = r->origin == QUOTA_ORIGIN_RUNTIME ? "runtime" : "config";
 }
 
+/* One bucket that holds bytes under a rule, for QuotaList (admins). */
+struct qa_usage {
+	const struct quota_rule	*rule;
+	const char		*tier;
+	char			 bucket[PMTD_CGROUP_MAX + 8];
+	uint64_t		 used;
+};
+
+struct qa_list {
+	Pmemtier__QuotaList	 ql;
+	Pmemtier__QuotaRule	*rules, **rptrs;
+	struct qa_usage		*use;
+	size_t			 nuse;
+	Pmemtier__QuotaUsage	*wuse, **uptrs;
+	Pmemtier__QuotaRule	*wurules;
+};
+
+static void
+qa_list_free(struct qa_list *q)
+{
+	free(q->rules);
+	free(q->rptrs);
+	free(q->use);
+	free(q->wuse);
+	free(q->uptrs);
+	free(q->wurules);
+}
+
+/* The bucket's name: "cgroup /a/b", "uid 1000", "gid 100". */
+static void
+qa_bucket_name(const struct quota_match *m, char *buf, size_t len)
+{
+	if (m->rule->sel == QUOTA_SEL_CGROUP ||
+	    m->rule->sel == QUOTA_SEL_DEFAULT)
+		snprintf(buf, len, "cgroup %s", m->bucket);
+	else
+		snprintf(buf, len, "%s", m->bucket);
+}
+
+/* Over quota first, then the fullest: what an admin looks for first. */
+static int
+qa_usage_cmp(const void *a, const void *b)
+{
+	const struct qa_usage	*x = a, *y = b;
+	int			 xo = x->used > x->rule->limit;
+	int			 yo = y->used > y->rule->limit;
+
+	if (xo != yo)
+		return yo - xo;
+	if (x->used != y->used)
+		return x->used < y->used ? 1 : -1;
+	return strcmp(x->bucket, y->bucket);
+}
+
+/*
+ * Every byte in a bucket belongs to a lease of a live connection, so the
+ * buckets holding bytes are those of the connections with leases, on each
+ * tier: connections x tiers quota matches, not one per lease.
+ */
+static int
+qa_usage_collect(struct qa_list *q)
+{
+	struct quota_match	 m;
+	struct conn		*c;
+	struct tier		*t;
+	char			 name[sizeof(q->use[0].bucket)];
+	size_t			 nc = 0, nt = 0, i;
+
+	TAILQ_FOREACH(c, &pmtd->conns, entry)
+		nc += c->nleases > 0;
+	TAILQ_FOREACH(t, &pmtd->tiers, entry)
+		nt++;
+	if ((q->use = calloc(nc * nt + 1, sizeof(*q->use))) == NULL)
+		return -1;
+	TAILQ_FOREACH(c, &pmtd->conns, entry) {
+		if (c->nleases == 0)
+			continue;
+		TAILQ_FOREACH(t, &pmtd->tiers, entry) {
+			quota_match(&pmtd->conf->rules, &pmtd->runtime_rules,
+			    &c->pr, t->name, &m);
+			if (m.rule == NULL || m.used == 0)
+				continue;
+			qa_bucket_name(&m, name, sizeof(name));
+			for (i = 0; i < q->nuse; i++)
+				if (q->use[i].rule == m.rule &&
+				    strcmp(q->use[i].tier, t->name) == 0 &&
+				    strcmp(q->use[i].bucket, name) == 0)
+					break;
+			if (i < q->nuse)
+				continue;
+			q->use[i].rule = m.rule;
+			q->use[i].tier = t->name;
+			q->use[i].used = m.used;
+			memcpy(q->use[i].bucket, name, sizeof(name));
+			q->nuse++;
+		}
+	}
+	qsort(q->use, q->nuse, sizeof(*q->use), qa_usage_cmp);
+	return 0;
+}
+
+/* Adds the collected buckets while the reply stays under the packet cap. */
+static int
+qa_usage_fill(struct qa_list *q)
+{
+	size_t	budget = PMT_WIRE_MAX_PACKET - 4096, sz, i;
+
+	q->wuse = calloc(q->nuse + 1, sizeof(*q->wuse));
+	q->uptrs = calloc(q->nuse + 1, sizeof(*q->uptrs));
+	q->wurules = calloc(q->nuse + 1, sizeof(*q->wurules));
+	if (q->wuse == NULL || q->uptrs == NULL || q->wurules == NULL)
+		return -1;
+	sz = pmemtier__quota_list__get_packed_size(&q->ql);
+	budget = sz < budget ? budget - sz : 0;
+	q->ql.usage_total = (uint32_t)q->nuse;
+	q->ql.usage = q->uptrs;
+	for (i = 0; i < q->nuse; i++) {
+		Pmemtier__QuotaUsage	*u = &q->wuse[i];
+
+		pmemtier__quota_usage__init(u);
+		quota_admin_fill(&q->wurules[i], q->use[i].rule);
+		u->bucket = q->use[i].bucket;
+		u->tier = (char *)q->use[i].tier;
+		u->used = q->use[i].used;
+		u->limit = q->use[i].rule->limit;
+		u->over = q->use[i].used > q->use[i].rule->limit;
+		u->rule = &q->wurules[i];
+		/* tag, length (at most 3 bytes here), body */
+		sz = pmemtier__quota_usage__get_packed_size(u) + 4;
+		if (sz > budget)
+			break;
+		budget -= sz;
+		q->uptrs[q->ql.n_usage++] = u;
+	}
+	return 0;
+}
+
 void
 quota_admin_list(struct conn *c, uint64_t rid)
 {
 	Pmemtier__Envelope	 env = PMEMTIER__ENVELOPE__INIT;
-	Pmemtier__QuotaList	 ql = PMEMTIER__QUOTA_LIST__INIT;
 	const struct quota_rules *lists[2] = { &pmtd->conf->rules,
 	    &pmtd->runtime_rules };
-	Pmemtier__QuotaRule	*rules = NULL, **ptrs = NULL;
 	const struct quota_rule	*r;
+	struct qa_list		 q;
 	size_t			 n = 0, i;
 
+	memset(&q, 0, sizeof(q));
+	pmemtier__quota_list__init(&q.ql);
 	for (i = 0; i < 2; i++)
 		TAILQ_FOREACH(r, lists[i], entry)
 			n++;
-	rules = calloc(n + 1, sizeof(*rules));
-	ptrs = calloc(n + 1, sizeof(*ptrs));
-	if (rules == NULL || ptrs == NULL) {
-		free(rules);
-		free(ptrs);
-		conn_error(c, rid, E(INTERNAL), "out of memory");
-		return;
-	}
+	q.rules = calloc(n + 1, sizeof(*q.rules));
+	q.rptrs = calloc(n + 1, sizeof(*q.rptrs));
+	if (q.rules == NULL || q.rptrs == NULL)
+		goto oom;
 	for (i = 0; i < 2; i++)
 		TAILQ_FOREACH(r, lists[i], entry) {
 			if (!c->pr.admin && !quota_admin_concerns(r, &c->pr))
 				continue;
-			quota_admin_fill(&rules[ql.n_rules], r);
-			ptrs[ql.n_rules] = &rules[ql.n_rules];
-			ql.n_rules++;
+			quota_admin_fill(&q.rules[q.ql.n_rules], r);
+			q.rptrs[q.ql.n_rules] = &q.rules[q.ql.n_rules];
+			q.ql.n_rules++;
 		}
-	ql.rules = ptrs;
+	q.ql.rules = q.rptrs;
+	/* Who holds how much is for admins, as in Status. */
+	if (c->pr.admin &&
+	    (qa_usage_collect(&q) != 0 || qa_usage_fill(&q) != 0))
+		goto oom;
 	env.version = PMT_WIRE_VERSION;
 	env.request_id = rid;
 	env.body_case = PMEMTIER__ENVELOPE__BODY_QUOTA_LIST;
-	env.quota_list = &ql;
+	env.quota_list = &q.ql;
 	conn_send(c, &env, -1);
-	free(rules);
-	free(ptrs);
+	qa_list_free(&q);
+	return;
+oom:
+	qa_list_free(&q);
+	conn_error(c, rid, E(INTERNAL), "out of memory");
 }
 
 static int

@@ -7,6 +7,7 @@
 #include "control.h"
 #include "lease.h"
 #include "quota.h"
+#include "rescan.h"
 #include "status.h"
 #include "wire.h"
 
@@ -91,6 +92,102 @@ status_tiers_free(struct status_tiers *st)
 	memset(st, 0, sizeof(*st));
 }
 
+static size_t	status_field_size(size_t body);
+
+static void
+status_device(const struct rescan_dev *d, Pmemtier__DeviceInfo *di)
+{
+	pmemtier__device_info__init(di);
+	di->name = (char *)d->name;
+	di->ns = (char *)d->ns;
+	di->ns_name = (char *)d->ns_name;
+	di->region = (char *)d->region;
+	di->mode = (char *)d->mode;
+	di->size = d->size;
+	di->numa_node = d->numa_node;
+	di->target_node = d->target_node;
+	di->blockdev = (char *)d->blockdev;
+	di->daxdev = (char *)d->daxdev;
+	di->mount = (char *)d->mount;
+	di->fstype = (char *)d->fstype;
+	di->dax = d->dax;
+	di->online_bytes = d->online_bytes;
+	di->state = (char *)rescan_state_name(d->state);
+	di->tier = (char *)d->tier;
+	di->reason = (char *)d->reason;
+}
+
+int
+status_devices(struct status_devices *sd)
+{
+	const struct rescan_dev	*devs;
+	size_t			 n, i, budget = STATUS_DEVICE_BUDGET, sz;
+
+	memset(sd, 0, sizeof(*sd));
+	devs = rescan_devices(&n);
+	sd->total = n;
+	sd->infos = calloc(n + 1, sizeof(*sd->infos));
+	sd->ptrs = calloc(n + 1, sizeof(*sd->ptrs));
+	if (sd->infos == NULL || sd->ptrs == NULL) {
+		status_devices_free(sd);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		status_device(&devs[i], &sd->infos[i]);
+		sz = status_field_size(
+		    pmemtier__device_info__get_packed_size(&sd->infos[i]));
+		if (sz > budget)
+			break;
+		budget -= sz;
+		sd->ptrs[sd->n++] = &sd->infos[i];
+	}
+	return 0;
+}
+
+void
+status_devices_free(struct status_devices *sd)
+{
+	free(sd->infos);
+	free(sd->ptrs);
+	memset(sd, 0, sizeof(*sd));
+}
+
+int
+status_tier_list(struct conn *c, uint64_t rid)
+{
+	Pmemtier__Envelope	env = PMEMTIER__ENVELOPE__INIT;
+	Pmemtier__TierList	tl = PMEMTIER__TIER_LIST__INIT;
+	struct status_tiers	st;
+	struct status_devices	sd;
+	int			rc;
+
+	/* Physical use is shown to admins only; measure it for them as
+	 * Status does, not the last audit's figure. */
+	if (c->pr.admin)
+		lease_audit_all();
+	if (status_tiers(&c->pr, &st) != 0)
+		return conn_error(c, rid, PMEMTIER__ERROR_CODE__ERROR_INTERNAL,
+		    "out of memory");
+	if (status_devices(&sd) != 0) {
+		status_tiers_free(&st);
+		return conn_error(c, rid, PMEMTIER__ERROR_CODE__ERROR_INTERNAL,
+		    "out of memory");
+	}
+	env.version = PMT_WIRE_VERSION;
+	env.request_id = rid;
+	env.body_case = PMEMTIER__ENVELOPE__BODY_TIER_LIST;
+	env.tier_list = &tl;
+	tl.n_tiers = st.n;
+	tl.tiers = st.ptrs;
+	tl.n_devices = sd.n;
+	tl.devices = sd.ptrs;
+	tl.devices_total = (uint32_t)sd.total;
+	rc = conn_send(c, &env, -1);
+	status_devices_free(&sd);
+	status_tiers_free(&st);
+	return rc;
+}
+
 int
 status_visible(const struct principal *pr, const struct conn *c)
 {
@@ -120,6 +217,7 @@ struct status_build {
 	Pmemtier__Status	 s;
 	Pmemtier__Principal	 me;
 	struct status_tiers	 tiers;
+	struct status_devices	 devices;
 	Pmemtier__ClientStatus	*clients, **cptrs;
 	Pmemtier__Principal	*cprs;
 	Pmemtier__KindUsage	*kinds, **kptrs;
@@ -130,6 +228,7 @@ static void
 status_build_free(struct status_build *b)
 {
 	status_tiers_free(&b->tiers);
+	status_devices_free(&b->devices);
 	free(b->clients);
 	free(b->cptrs);
 	free(b->cprs);
@@ -271,7 +370,8 @@ status_reply(struct conn *c, uint64_t rid, const Pmemtier__StatusRequest *r)
 	lease_audit_all();
 	memset(&b, 0, sizeof(b));
 	pmemtier__status__init(&b.s);
-	if (status_tiers(&c->pr, &b.tiers) != 0)
+	if (status_tiers(&c->pr, &b.tiers) != 0 ||
+	    status_devices(&b.devices) != 0)
 		goto oom;
 	status_principal(&c->pr, &b.me);
 	b.s.daemon_version = (char *)PMEMTIER_VERSION;
@@ -280,6 +380,9 @@ status_reply(struct conn *c, uint64_t rid, const Pmemtier__StatusRequest *r)
 	b.s.full_view = c->pr.admin;
 	b.s.n_tiers = b.tiers.n;
 	b.s.tiers = b.tiers.ptrs;
+	b.s.n_devices = b.devices.n;
+	b.s.devices = b.devices.ptrs;
+	b.s.devices_total = (uint32_t)b.devices.total;
 	b.s.principal = &b.me;
 	{
 		size_t	fixed = pmemtier__status__get_packed_size(&b.s);

@@ -59,3 +59,20 @@ jq_eq "root: sees nobody's client" \
 jq_eq "root: sees its own" "[.clients[] | select(.pid == $R)] | length" 1
 pmt_ctl_ok -j leases
 jq_eq "root: sees all leases" '.leases | length' 3
+
+pmt_note "bucket usage and physical use are shown to admins only"
+pmt_ctl_ok quota set --default pmem 1G
+pmt_ctl "${NOBODY[@]}" -- -j quota list
+expect_eq "nobody: quota list exit" "$PMT_RC" 0
+jq_eq "nobody: no bucket usage" '.usage | length' 0
+pmt_ctl "${NOBODY[@]}" -- -j tiers
+jq_eq "nobody: tiers hide physical use" \
+    '.tiers[] | select(.name == "pmem") | .physical' 0
+pmt_ctl_ok -j quota list
+# root and nobody share the test's cgroup: one bucket of the default rule.
+jq_eq "root: one bucket" '.usage | length' 1
+jq_eq "root: bucket holds both" '.usage[0].used' $((16 << 20))
+jq_eq "root: bucket's rule" '.usage[0].rule.type' default
+pmt_ctl_ok -j tiers
+jq_eq "root: tiers show physical use" \
+    '.tiers[] | select(.name == "pmem") | .physical' $((16 << 20))

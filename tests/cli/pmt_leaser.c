@@ -5,13 +5,15 @@
  * system tests have real clients to look at.
  *
  *   pmt_leaser [-s socket] [-t tier] [-z size] [-n count] [-l label]
- *              [-c] [-w] [-x] [-r lease_id] [-S]
+ *              [-c] [-w] [-x] [-k] [-p seconds] [-r lease_id] [-S]
  *
  * -c closes each lease's descriptor once granted (the lease stays: it
  * belongs to the connection), for tests that take more leases than the
  * descriptor limit; -w writes every page of each lease (so that its physical size is its
  * size); -x exits after the grants instead of waiting; -r tries to release
- * a lease id this connection does not hold (it must be refused); -S asks
+ * a lease id this connection does not hold (it must be refused); -k keeps
+ * asking after a refusal (a client looping on refused allocations); -p
+ * pauses that many seconds before the last request; -S asks
  * for one Status page and prints "status N_CLIENTS/CLIENTS_TOTAL
  * N_LEASES/LEASES_TOTAL" (to show that a test really needs paging).
  * Prints one line per event on stdout: "lease ID TIER SIZE",
@@ -217,10 +219,10 @@ main(int argc, char *argv[])
 	const char	*tier = "", *label = "pmt_leaser";
 	uint64_t	 size = 1 << 20, release = 0;
 	int		 ch, n = 1, touch = 0, once = 0, keep = 1, i, s, rc = 0;
-	int		 status = 0;
+	int		 status = 0, persist = 0, pause = 0;
 	sigset_t	 set;
 
-	while ((ch = getopt(argc, argv, "s:t:z:n:l:cwxr:S")) != -1) {
+	while ((ch = getopt(argc, argv, "s:t:z:n:l:cwxkp:r:S")) != -1) {
 		switch (ch) {
 		case 's': sock = optarg; break;
 		case 't': tier = optarg; break;
@@ -231,11 +233,13 @@ main(int argc, char *argv[])
 		case 'c': keep = 0; break;
 		case 'w': touch = 1; break;
 		case 'x': once = 1; break;
+		case 'k': persist = 1; break;
+		case 'p': pause = atoi(optarg); break;
 		case 'r': release = strtoull(optarg, NULL, 10); break;
 		default:
 			errx(2, "usage: pmt_leaser [-s socket] [-t tier] "
 			    "[-z size] [-n count] [-l label] [-c] [-w] [-x] "
-			    "[-r lease_id] [-S]");
+			    "[-k] [-p seconds] [-r lease_id] [-S]");
 		}
 	}
 	if (sock == NULL)
@@ -248,8 +252,13 @@ main(int argc, char *argv[])
 	sigprocmask(SIG_BLOCK, &set, NULL);
 
 	s = leaser_connect(sock);
-	for (i = 0; i < n && rc == 0; i++)
-		rc = leaser_take(s, tier, size, label, touch, keep);
+	for (i = 0; i < n && (rc == 0 || persist); i++) {
+		if (pause > 0 && i == n - 1) {
+			fflush(stdout);
+			sleep((unsigned)pause);
+		}
+		rc |= leaser_take(s, tier, size, label, touch, keep);
+	}
 	if (release != 0 && rc == 0)
 		rc = leaser_release(s, release);
 	if (status)

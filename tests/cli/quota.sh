@@ -71,6 +71,21 @@ jq_eq "pmem used by us" "$T | .used" $((12 * MiB))
 jq_eq "shown over quota" "$T | .over_quota" true
 pmt_ctl_ok -j leases --pid "$H"
 jq_eq "H keeps its lease" '.leases | length' 1
+# quota list shows the admin which bucket holds how much, and that it is
+# over its (lowered) limit.
+pmt_ctl_ok -j quota list
+U='.usage[] | select(.bucket == "uid 0" and .tier == "pmem")'
+jq_eq "usage: uid 0 bucket listed once" "[$U] | length" 1
+jq_eq "usage: used" "$U | .used" $((12 * MiB))
+jq_eq "usage: limit" "$U | .limit" $((4 * MiB))
+jq_eq "usage: over" "$U | .over" true
+jq_eq "usage: its rule" "$U | .rule | \"\(.type) \(.uid) \(.tier) \(.origin)\"" \
+    "uid 0 pmem runtime"
+jq_eq "usage: only buckets holding bytes" '.usage | length' 1
+jq_eq "usage_total" .usage_total 1
+pmt_ctl_ok quota list
+expect_match "usage header" "$PMT_OUT" '^TIER +USED +LIMIT +STATE +BUCKET$'
+expect_match "usage row" "$PMT_OUT" '^pmem +12MiB +4MiB +OVER +uid 0$'
 expect_eq "grant of 4K while over quota" "$(try_grant 4K)" ERROR_QUOTA
 pmt_leaser_stop "$H"
 
@@ -92,6 +107,21 @@ jq_eq "gid rule" '.rules[] | select(.type == "gid" and .gid == 4343) |
     .limit' $((2 * MiB))
 jq_eq "default rule" '.rules[] | select(.type == "default") | .limit' \
     $((512 * MiB))
+# A default rule accounts per cgroup: the bucket is ours, and the rule is
+# named beside it.
+cgroup=$(sed -n 's/^0:://p' /proc/self/cgroup)
+[ -n "$cgroup" ] || cgroup=/
+pmt_leaser D -- -t pmem -z 8M -n 1
+pmt_ctl_ok -j quota list
+U=".usage[] | select(.bucket == \"cgroup $cgroup\")"
+jq_eq "default usage: used" "$U | .used" $((8 * MiB))
+jq_eq "default usage: limit" "$U | .limit" $((512 * MiB))
+jq_eq "default usage: not over" "$U | .over" false
+jq_eq "default usage: rule" "$U | .rule.type" default
+pmt_ctl_ok quota list
+expect_match "default usage row" "$PMT_OUT" \
+    "^pmem +8MiB +512MiB +ok +cgroup $cgroup  \\[rule default on pmem\\]\$"
+pmt_leaser_stop "$D"
 pmt_ctl_ok quota unset --cgroup '/pmt-test-*/x' '*'
 pmt_ctl_ok quota unset --gid 4343 kmem
 pmt_ctl_ok quota unset --default pmem

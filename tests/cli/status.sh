@@ -10,7 +10,10 @@ pmt_need_tools
 pmt_need_daemon
 [ -x "${LEASER:-}" ] || pmt_skip "pmt_leaser not built"
 pmt_setup
-pmt_config
+# No periodic audit: what tierctl shows is measured when asked.
+pmt_config '
+[daemon]
+audit_interval = 0'
 pmt_daemon_start
 
 MiB=$((1 << 20))
@@ -20,6 +23,12 @@ version=$("$TIERCTL" --version | awk '{ print $2 }')
 
 pmt_leaser A -- -t pmem -z 4M -n 3 -l alpha -w
 pmt_leaser B -- -t kmem -z 8M -n 2 -l beta
+
+# TierList measures physical use for admins as Status does: asked first,
+# before any Status, it said 0.
+pmt_ctl_ok -j tiers
+jq_eq "tiers: pmem physical" '.tiers[] | select(.name == "pmem") | .physical' \
+    $((12 * MiB))
 
 pmt_note "tierctl -j status"
 pmt_ctl_ok -j status
@@ -94,6 +103,14 @@ jq_eq "clients --pid A" '[.clients[].pid] | .[]' "$A"
 pmt_ctl_ok -j tiers
 jq_eq "tiers: pmem granted" '.tiers[] | select(.name == "pmem") | .granted' \
     $((12 * MiB))
+jq_eq "tiers: no devices without [discovery]" '.devices | length' 0
+jq_eq "tiers: devices_total" '.devices_total' 0
+pmt_ctl_ok tiers
+expect_match "tiers: pmem row" "$PMT_OUT" \
+    "^pmem +file +\* +- +1GiB +12MiB +12MiB +1012MiB +none "
+if printf '%s\n' "$PMT_OUT" | grep -q '^DEVICE '; then
+	pmt_fail "tiers: a DEVICES section without discovery"
+fi
 
 pmt_note "human output"
 pmt_ctl_ok status

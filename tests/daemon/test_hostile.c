@@ -278,6 +278,64 @@ test_wrong_bodies(void **state)
 	good_client();
 }
 
+/* A UsageReport of n kinds whose names are namelen bytes long. */
+static Pmemtier__Envelope *
+usage_report(int s, size_t n, size_t namelen)
+{
+	Pmemtier__Envelope	 env = PMEMTIER__ENVELOPE__INIT, *r;
+	Pmemtier__UsageReport	 u = PMEMTIER__USAGE_REPORT__INIT;
+	Pmemtier__KindUsage	*k, **kp;
+	char			*name;
+	size_t			 i;
+
+	k = calloc(n, sizeof(*k));
+	kp = calloc(n, sizeof(*kp));
+	name = malloc(namelen + 1);
+	assert_true(k != NULL && kp != NULL && name != NULL);
+	memset(name, 'k', namelen);
+	name[namelen] = '\0';
+	for (i = 0; i < n; i++) {
+		pmemtier__kind_usage__init(&k[i]);
+		k[i].kind = name;
+		k[i].tier = name;
+		k[i].allocated = i;
+		kp[i] = &k[i];
+	}
+	u.n_kinds = n;
+	u.kinds = kp;
+	env.body_case = PMEMTIER__ENVELOPE__BODY_USAGE_REPORT;
+	env.usage_report = &u;
+	r = tc_call(s, &env, NULL);
+	free(name);
+	free(kp);
+	free(k);
+	return r;
+}
+
+/*
+ * Requests that decode into far more than the daemon's per-request arena
+ * (16 KiB): the spilled allocations must work and be given back.
+ */
+static void
+test_large_request(void **state)
+{
+	Pmemtier__Envelope	*r;
+	int			 i, s = tc_open(d.socket);
+
+	assert_true(s >= 0);
+	for (i = 0; i < 20; i++) {
+		r = usage_report(s, 1500, 2);
+		assert_int_equal(tc_error_code(r), E(LIMIT));
+		tc_free(r);
+		r = usage_report(s, 64, 400);
+		assert_non_null(r);
+		assert_int_equal(r->body_case, PMEMTIER__ENVELOPE__BODY_ACK);
+		tc_free(r);
+	}
+	close(s);
+	good_client();
+}
+
 /* A client that sends a request and vanishes before the reply. */
 static void
 test_disconnect_mid_request(void **state)
@@ -405,6 +463,7 @@ main(void)
 		cmocka_unit_test(test_unexpected_fd),
 		cmocka_unit_test(test_release_unknown),
 		cmocka_unit_test(test_wrong_bodies),
+		cmocka_unit_test(test_large_request),
 		cmocka_unit_test(test_disconnect_mid_request),
 		cmocka_unit_test(test_connect_storm),
 		cmocka_unit_test(test_error_flood),

@@ -215,6 +215,23 @@ tier_field() {
 	"$TIERCTL" -j tiers | jq -r ".tiers[] | select(.name==\"$1\") | .$2"
 }
 
+# dev_field DEVICE JQ-FIELD: one field of a discovered device (by its
+# name) from tierctl -j tiers.
+dev_field() {
+	"$TIERCTL" -j tiers | jq -r ".devices[] | select(.name==\"$1\") | .$2"
+}
+
+# node1_online_bytes: bytes of the online memory blocks of node 1.
+node1_online_bytes() {
+	_bs=$((0x$(cat /sys/devices/system/memory/block_size_bytes)))
+	_n=0
+	for _m in /sys/devices/system/node/node1/memory[0-9]*; do
+		[ -r "$_m/state" ] || continue
+		[ "$(cat "$_m/state")" = online ] && _n=$((_n + 1))
+	done
+	echo $((_n * _bs))
+}
+
 # node1_kb: MemTotal of node 1 in kB (0 while it has no memory).
 node1_kb() {
 	[ -r /sys/devices/system/node/node1/meminfo ] || { echo 0; return; }

@@ -6,7 +6,10 @@
 #          devdax, node 1 without memory) and reported; with
 #          [device daxX.Y] online = yes the daemon onlines it, node 1 gets
 #          memory, a kmem tier appears on node 1 and a client's
-#          MEMKIND_DAX_KMEM pages land there.
+#          MEMKIND_DAX_KMEM pages land there; the tier's capacity is the
+#          memory really onlined (whole 128 MiB blocks), not the device size.
+#   Every device shows in tierctl tiers (JSON "devices", human DEVICES)
+#   with its state (tier / skipped / onlined) and why it was skipped.
 . /vm/lib.sh
 vm_begin daemon_discovery
 vm_need_discovery_daemon
@@ -46,6 +49,25 @@ assert_eq "$(node1_kb)" 0 "node 1 got memory without an opt-in"
 	vm_fail "a kmem tier exists without any opt-in"
 assert_grep "$D.*online = yes" $PMTD_DIR/log "the log does not say $D needs the opt-in"
 
+vm_step "tierctl tiers lists both devices, with what became of them"
+"$TIERCTL" -j tiers | jq '.devices'
+assert_eq "$(dev_field "$X" state) $(dev_field "$X" tier) $(dev_field "$X" mode)" \
+	"tier $T fsdax" "device $X is not shown as backing tier $T"
+assert_eq "$(dev_field "$X" mount) $(dev_field "$X" dax) $(dev_field "$X" fstype)" \
+	"/mnt/xfs true xfs" "device $X: mount, dax or fstype wrong"
+assert_eq "$(dev_field "$D" state) $(dev_field "$D" mode) $(dev_field "$D" target_node)" \
+	"skipped devdax 1" "device $D is not shown as a skipped devdax for node 1"
+dev_field "$D" reason | grep -q "online = yes" ||
+	vm_fail "device $D: the reason does not say it needs online = yes"
+[ "$(dev_field "$D" size)" -gt $((900 << 20)) ] || vm_fail "device $D: size $(dev_field "$D" size)"
+assert_eq "$("$TIERCTL" -j status | jq -r '[.devices[].name] | sort | join(" ")')" \
+	"$(printf '%s\n' "$X" "$D" | sort | xargs)" "tierctl status does not list both devices"
+"$TIERCTL" tiers >/tmp/tiers.txt
+cat /tmp/tiers.txt
+assert_grep '^DEVICE +NAMESPACE +MODE +SIZE +ONLINE +NODE +STATE +TIER +MOUNT/REASON$' /tmp/tiers.txt
+assert_grep "^$X +namespace[0-9.]+ +fsdax +.* tier +$T +/mnt/xfs\$" /tmp/tiers.txt
+assert_grep "^$D +namespace[0-9.]+ +devdax +.* skipped +- +.*online = yes" /tmp/tiers.txt
+
 vm_step "a memkind client on the discovered fsdax tier"
 client_bg /tmp/c1.out pmem /mnt/xfs 8 60
 grep ' /mnt/xfs/' /proc/$CLIENT_PID/maps | tee /tmp/c1.maps
@@ -80,10 +102,12 @@ enable = yes
 [device $X]
 tier = fastpm
 capacity = 100M
+default = yes
 "
 vm_run "$TIERCTL" tiers
 assert_eq "$(tier_field fastpm backend) $(tier_field fastpm capacity)" "fsdax 104857600" \
 	"[device $X] tier = fastpm, capacity = 100M not applied"
+assert_eq "$(tier_field fastpm default)" true "[device $X] default = yes not applied"
 pmtd_stop
 
 vm_step "with online = yes the daemon onlines $D on node 1"
@@ -108,6 +132,16 @@ K=$("$TIERCTL" -j tiers | jq -r '.tiers[] | select(.backend=="kmem") | .name' | 
 [ -n "$K" ] || { pmtd_log; vm_fail "no kmem tier after onlining $D"; }
 assert_eq "$(tier_field "$K" numa_node)" 1 "kmem tier $K is not on node 1"
 
+vm_step "the kmem tier's capacity is the memory onlined, not $D's size"
+on=$(node1_online_bytes)
+echo "node 1: $on bytes online; $D: size $(dev_field "$D" size)"
+assert_eq "$(tier_field "$K" capacity)" "$on" "kmem tier $K: capacity is not the $on bytes onlined"
+assert_eq "$(dev_field "$D" online_bytes)" "$on" "device $D: online_bytes"
+[ "$on" -lt "$(dev_field "$D" size)" ] ||
+	vm_fail "expected fewer bytes online ($on) than $D's size (whole blocks)"
+assert_eq "$(dev_field "$D" state) $(dev_field "$D" tier) $(dev_field "$D" mode)" \
+	"onlined $K system-ram" "device $D is not shown as onlined, backing $K"
+
 vm_step "MEMKIND_DAX_KMEM pages land on node 1"
 "$VM_CLIENT" kmem 16 >/tmp/k.out 2>&1
 cat /tmp/k.out
@@ -127,6 +161,7 @@ online = yes
 	vm_fail "no kmem tier after a restart with $D online"
 tail -n +$((n + 1)) $PMTD_DIR/log >/tmp/log2
 assert_no_grep "onlined|refused" /tmp/log2 "the restart tried to online $D again"
+assert_eq "$(dev_field "$D" state)" tier "device $D (online before this daemon) is not shown as a tier"
 pmtd_stop
 vm_run umount /mnt/xfs
 vm_pass

@@ -3,6 +3,9 @@
 #   after `tierctl rescan`; another one after SIGHUP. One unmounted and
 #   destroyed disappears after a rescan without disturbing a client that
 #   holds leases on another tier (its memory keeps its contents).
+#   No discovered tier becomes the default without [device] default = yes
+#   (pmemtierd.conf(5): the default is the first tier in the file), not at
+#   start and not after a rescan.
 . /vm/lib.sh
 vm_begin daemon_rescan
 vm_need_discovery_daemon
@@ -31,6 +34,11 @@ enable = yes
 "
 TA=$(fsdax_tier /mnt/a)
 [ -n "$TA" ] || { pmtd_log; vm_fail "no tier for /mnt/a at start"; }
+no_default() {
+	_d=$("$TIERCTL" -j tiers | jq -r '[.tiers[] | select(.default) | .name] | join(" ")')
+	[ -z "$_d" ] || vm_fail "$1: discovered tier(s) $_d became the default, none is configured"
+}
+no_default "at start"
 
 vm_step "a client holds leases on /mnt/a"
 client_bg /tmp/ca.out pmem /mnt/a 8 120
@@ -41,6 +49,9 @@ B=$(new_mount b 512M)
 vm_run "$TIERCTL" rescan
 TB=$(fsdax_tier /mnt/b)
 [ -n "$TB" ] || { pmtd_log; vm_fail "/mnt/b is not a tier after tierctl rescan"; }
+no_default "after tierctl rescan"
+assert_eq "$(dev_field "$B" state) $(dev_field "$B" tier)" "tier $TB" \
+	"tierctl tiers does not show $B backing $TB after the rescan"
 "$VM_CLIENT" pmem /mnt/b 4 >/tmp/cb.out 2>&1 || { cat /tmp/cb.out; vm_fail "no lease on the new tier $TB"; }
 
 vm_step "another appears after SIGHUP"
@@ -48,6 +59,7 @@ C=$(new_mount c 512M)
 pmtd_hup
 has_c() { [ -n "$(fsdax_tier /mnt/c)" ]; }
 vm_wait 10 has_c || { pmtd_log; vm_fail "/mnt/c is not a tier after SIGHUP"; }
+no_default "after SIGHUP"
 
 vm_step "one unmounted and destroyed disappears; the client on /mnt/a is undisturbed"
 # The daemon holds its lease directory open: a plain umount is EBUSY. Detach
@@ -61,6 +73,8 @@ ns=$(ndctl list -N | jq -r ".[] | select(.blockdev==\"$B\") | .dev")
 vm_run ndctl destroy-namespace -f "$ns"
 vm_run "$TIERCTL" rescan
 [ -z "$(fsdax_tier /mnt/b)" ] || vm_fail "the tier of the destroyed namespace came back"
+[ -z "$(dev_field "$B" name)" ] || vm_fail "the destroyed $B is still listed as a device"
+no_default "after a namespace went"
 [ "$(tier_field "$TA" granted)" -ge $((8 << 20)) ] || vm_fail "the leases on $TA were lost by the rescan"
 kill -0 $CLIENT_PID || vm_fail "the client on /mnt/a died"
 client_end
