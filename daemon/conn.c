@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -159,41 +158,6 @@ conn_find(uint64_t id)
 	return NULL;
 }
 
-/* One sendmsg of an encoded packet; returns 0 or -errno. */
-static int
-conn_sendraw(int sock, const uint8_t *buf, size_t len, int fd)
-{
-	union {
-		struct cmsghdr	hdr;
-		char		space[CMSG_SPACE(sizeof(int))];
-	}		 ctl;
-	struct iovec	 iov;
-	struct msghdr	 msg;
-	ssize_t		 n;
-
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = (void *)buf;
-	iov.iov_len = len;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (fd >= 0) {
-		struct cmsghdr	*cmsg;
-
-		memset(&ctl, 0, sizeof(ctl));
-		msg.msg_control = ctl.space;
-		msg.msg_controllen = sizeof(ctl.space);
-		cmsg = CMSG_FIRSTHDR(&msg);
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-	}
-	do {
-		n = sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-	} while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : 0;
-}
-
 /*
  * Packing straight into conn_wbuf: one pass over the message, where
  * get_packed_size() then pack() walk it twice.
@@ -262,7 +226,8 @@ conn_send(struct conn *c, const Pmemtier__Envelope *env, int fd)
 	}
 	if ((len = conn_pack(env)) < 0)
 		rc = (int)len;
-	else if ((rc = conn_sendraw(c->fd, conn_wbuf, (size_t)len, fd)) == 0)
+	else if ((rc = pmt_wire_send_bytes(c->fd, conn_wbuf, (size_t)len, fd,
+	    MSG_DONTWAIT)) == 0)
 		return 0;
 	else if (rc == -EAGAIN && conn_park(c, (size_t)len, fd) == 0)
 		return 0;
@@ -318,7 +283,8 @@ conn_flush(struct conn *c)
 {
 	int	rc;
 
-	rc = conn_sendraw(c->fd, c->pend_buf, c->pend_len, c->pend_fd);
+	rc = pmt_wire_send_bytes(c->fd, c->pend_buf, c->pend_len, c->pend_fd,
+	    MSG_DONTWAIT);
 	if (rc == -EAGAIN)
 		return;
 	free(c->pend_buf);

@@ -9,33 +9,18 @@
 #include "wire.h"
 
 int
-pmt_wire_send(int sock, const Pmemtier__Envelope *env, int fd)
+pmt_wire_send_bytes(int sock, const void *buf, size_t len, int fd, int flags)
 {
-	uint8_t		 small[2048], *buf;
 	union {
 		struct cmsghdr	hdr;
 		char		space[CMSG_SPACE(sizeof(int))];
 	}		 ctl;
 	struct iovec	 iov;
 	struct msghdr	 msg;
-	size_t		 len;
 	ssize_t		 n;
-	int		 err;
-
-	len = pmemtier__envelope__get_packed_size(env);
-	if (len > PMT_WIRE_MAX_PACKET)
-		return -EMSGSIZE;
-	/*
-	 * Most packets are small; keep them on the stack so that threads with
-	 * small stacks can still send a 64 KiB status reply from the heap.
-	 */
-	buf = small;
-	if (len > sizeof(small) && (buf = malloc(len)) == NULL)
-		return -ENOMEM;
-	pmemtier__envelope__pack(env, buf);
 
 	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = buf;
+	iov.iov_base = (void *)buf;
 	iov.iov_len = len;
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
@@ -53,9 +38,31 @@ pmt_wire_send(int sock, const Pmemtier__Envelope *env, int fd)
 	}
 
 	do {
-		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL | flags);
 	} while (n < 0 && errno == EINTR);
-	err = n < 0 ? -errno : 0;
+	return n < 0 ? -errno : 0;
+}
+
+int
+pmt_wire_send(int sock, const Pmemtier__Envelope *env, int fd)
+{
+	uint8_t		 small[2048], *buf;
+	size_t		 len;
+	int		 err;
+
+	len = pmemtier__envelope__get_packed_size(env);
+	if (len > PMT_WIRE_MAX_PACKET)
+		return -EMSGSIZE;
+	/*
+	 * Most packets are small; keep them on the stack so that threads with
+	 * small stacks can still send, and take a 64 KiB status reply from the
+	 * heap.
+	 */
+	buf = small;
+	if (len > sizeof(small) && (buf = malloc(len)) == NULL)
+		return -ENOMEM;
+	pmemtier__envelope__pack(env, buf);
+	err = pmt_wire_send_bytes(sock, buf, len, fd, 0);
 	if (buf != small)
 		free(buf);
 	return err;

@@ -44,6 +44,15 @@ struct pmt_wire_packet {
 int	pmt_wire_send(int sock, const Pmemtier__Envelope *env, int fd);
 
 /*
+ * Sends len bytes, already encoded, as one packet, with fd attached when
+ * fd >= 0. flags are or-ed with MSG_NOSIGNAL (e.g. MSG_DONTWAIT). For a
+ * sender that encodes into its own buffer, and for tests that must send
+ * bytes that are not an Envelope. Returns 0 or a negative errno.
+ */
+int	pmt_wire_send_bytes(int sock, const void *buf, size_t len, int fd,
+	    int flags);
+
+/*
  * Receives one packet into pkt->buf (pkt->cap bytes). Descriptors that came
  * with it are stored close-on-exec in pkt->fds; the caller owns them.
  * Returns the packet length (> 0), 0 on orderly shutdown by the peer, or a

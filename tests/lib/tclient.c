@@ -134,29 +134,7 @@ tc_open(const char *socket_path)
 int
 tc_send_raw(int sock, const void *buf, size_t len, int fd)
 {
-	union {
-		struct cmsghdr	hdr;
-		char		space[CMSG_SPACE(sizeof(int))];
-	}		 ctl;
-	struct iovec	 iov = { (void *)buf, len };
-	struct msghdr	 msg;
-
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (fd >= 0) {
-		struct cmsghdr	*c;
-
-		memset(&ctl, 0, sizeof(ctl));
-		msg.msg_control = ctl.space;
-		msg.msg_controllen = sizeof(ctl.space);
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
+	return pmt_wire_send_bytes(sock, buf, len, fd, 0);
 }
 
 int
