@@ -11,6 +11,9 @@ src=$PMEMTIER_SOURCE_DIR
 [ -f "$src/client/pmemtierConfig.cmake.in" ] ||
     pmt_skip "the client library provides no CMake package config yet"
 command -v pkg-config >/dev/null || pmt_skip "pkg-config not installed"
+grep -q '^PMEMTIER_SANITIZE:BOOL=ON$' "$PMEMTIER_BUILD_DIR/CMakeCache.txt" &&
+    pmt_skip "this build has PMEMTIER_SANITIZE=ON: the installed library needs" \
+	"the sanitizer runtimes, which an outside consumer does not link"
 pmt_install
 libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:PATH=//p' \
     "$PMEMTIER_BUILD_DIR/CMakeCache.txt")
