@@ -39,6 +39,40 @@ static pthread_mutex_t	conn_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conn	conn = { .fd = -1 };
 static int		conn_report_wanted;
 
+/*
+ * Replies to lease and release requests are decoded here, not with
+ * malloc: those requests come from jemalloc's extent hooks, and a malloc
+ * there can deadlock a fork() in another thread (jemalloc's fork handler
+ * holds arena 0's mutexes, which that malloc waits for, and waits for the
+ * hook's arena). Used under conn_lock; every decode starts it afresh, so
+ * such a reply is never freed and dies with the next call.
+ */
+static _Alignas(16) uint8_t	conn_zone_buf[32768];
+static size_t			conn_zone_used;
+
+static void *
+conn_zone_alloc(void *arg, size_t size)
+{
+	void	*p;
+
+	size = (size + 15) & ~(size_t)15;
+	if (size > sizeof(conn_zone_buf) - conn_zone_used)
+		return NULL;
+	p = conn_zone_buf + conn_zone_used;
+	conn_zone_used += size;
+	return p;
+}
+
+static void
+conn_zone_free(void *arg, void *p)
+{
+}
+
+static ProtobufCAllocator	conn_zone = {
+	.alloc = conn_zone_alloc,
+	.free = conn_zone_free,
+};
+
 const char *
 pmt_conn_socket_path(void)
 {
@@ -117,11 +151,13 @@ conn_unsolicited(Pmemtier__Envelope *env)
 
 /*
  * Sends req and waits for the reply with the same request id. On success
- * *reply is the decoded envelope (caller frees) and *fd the descriptor that
- * came with it, or -1.
+ * *reply is the decoded envelope (caller frees, unless a is &conn_zone)
+ * and *fd the descriptor that came with it, or -1. a is the decoding
+ * allocator, NULL for malloc.
  */
 static int
-conn_call(Pmemtier__Envelope *req, Pmemtier__Envelope **reply, int *fd)
+conn_call(Pmemtier__Envelope *req, Pmemtier__Envelope **reply, int *fd,
+    ProtobufCAllocator *a)
 {
 	struct pmt_wire_packet	 pkt;
 	Pmemtier__Envelope	*env;
@@ -150,7 +186,10 @@ conn_call(Pmemtier__Envelope *req, Pmemtier__Envelope **reply, int *fd)
 			conn.broken = true;
 			return -EIO;
 		}
-		if ((env = pmt_wire_decode(&pkt)) == NULL) {
+		if (a == &conn_zone)
+			conn_zone_used = 0;
+		if ((pkt.flags & PMT_WIRE_TRUNCATED) || (env =
+		    pmemtier__envelope__unpack(a, pkt.len, pkt.buf)) == NULL) {
 			pmt_wire_close_fds(&pkt);
 			conn.broken = true;
 			return -EPROTO;
@@ -160,7 +199,7 @@ conn_call(Pmemtier__Envelope *req, Pmemtier__Envelope **reply, int *fd)
 		pmt_wire_close_fds(&pkt);
 		if (env->request_id == 0)
 			conn_unsolicited(env);
-		pmemtier__envelope__free_unpacked(env, NULL);
+		pmemtier__envelope__free_unpacked(env, a);
 	}
 	/* Only a grant may carry a descriptor, and only one. */
 	*fd = -1;
@@ -237,7 +276,7 @@ conn_open(void)
 	hello.client_name = (char *)"libpmemtier " PMEMTIER_VERSION;
 	req.body_case = PMEMTIER__ENVELOPE__BODY_HELLO;
 	req.hello = &hello;
-	if ((rc = conn_call(&req, &rep, &rfd)) != 0) {
+	if ((rc = conn_call(&req, &rep, &rfd, NULL)) != 0) {
 		conn_drop();
 		return rc;
 	}
@@ -372,12 +411,32 @@ pmt_conn_tier_by_name(const char *name, struct pmt_tier *out)
 	return conn_find_tier(conn_match_name, name, out);
 }
 
+/* Releases lease id; conn_lock held. The reply is in conn_zone. */
+static int
+conn_release_locked(uint64_t id)
+{
+	Pmemtier__Envelope	 req = PMEMTIER__ENVELOPE__INIT, *rep;
+	Pmemtier__LeaseRelease	 rel = PMEMTIER__LEASE_RELEASE__INIT;
+	int			 rc, rfd;
+
+	rel.lease_id = id;
+	req.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_RELEASE;
+	req.lease_release = &rel;
+	if ((rc = conn_call(&req, &rep, &rfd, &conn_zone)) != 0)
+		return rc;
+	if (rep->body_case != PMEMTIER__ENVELOPE__BODY_LEASE_RELEASED)
+		rc = conn_error(rep, "release");
+	return rc;
+}
+
+/* Called from the extent hooks: no malloc on the way (see conn_zone). */
 int
 pmt_conn_lease(const char *tier, size_t size, const char *label,
     uint64_t *id, int *fd, size_t *granted)
 {
 	Pmemtier__Envelope	 req = PMEMTIER__ENVELOPE__INIT, *rep;
 	Pmemtier__LeaseRequest	 lr = PMEMTIER__LEASE_REQUEST__INIT;
+	uint64_t		 unused;
 	int			 rc, rfd = -1;
 
 	lr.tier = (char *)tier;
@@ -391,10 +450,11 @@ pmt_conn_lease(const char *tier, size_t size, const char *label,
 		conn_close_socket();
 	rc = conn.fd >= 0 ? 0 : conn_open();
 	if (rc == 0)
-		rc = conn_call(&req, &rep, &rfd);
-	pthread_mutex_unlock(&conn_lock);
-	if (rc != 0)
+		rc = conn_call(&req, &rep, &rfd, &conn_zone);
+	if (rc != 0) {
+		pthread_mutex_unlock(&conn_lock);
 		return rc;
+	}
 	if (rep->body_case != PMEMTIER__ENVELOPE__BODY_LEASE_GRANT)
 		rc = conn_error(rep, "lease");
 	else if (rfd < 0 || rep->lease_grant->size < size)
@@ -406,35 +466,27 @@ pmt_conn_lease(const char *tier, size_t size, const char *label,
 		rfd = -1;
 		pmt_debug("conn: lease %llu: %zu bytes on %s",
 		    (unsigned long long)*id, *granted, rep->lease_grant->tier);
-	} else if (rc == -EPROTO) {
+	} else if (rc == -EPROTO &&
+	    rep->body_case == PMEMTIER__ENVELOPE__BODY_LEASE_GRANT) {
 		/* A grant we cannot use still holds space: give it back. */
-		if (rep->body_case == PMEMTIER__ENVELOPE__BODY_LEASE_GRANT)
-			(void)pmt_conn_release(rep->lease_grant->lease_id);
+		unused = rep->lease_grant->lease_id;
+		(void)conn_release_locked(unused);
 	}
+	pthread_mutex_unlock(&conn_lock);
 	if (rfd >= 0)
 		close(rfd);
-	pmemtier__envelope__free_unpacked(rep, NULL);
 	return rc;
 }
 
+/* Called from the extent hooks: no malloc on the way (see conn_zone). */
 int
 pmt_conn_release(uint64_t id)
 {
-	Pmemtier__Envelope	 req = PMEMTIER__ENVELOPE__INIT, *rep;
-	Pmemtier__LeaseRelease	 rel = PMEMTIER__LEASE_RELEASE__INIT;
-	int			 rc, rfd;
+	int	rc;
 
-	rel.lease_id = id;
-	req.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_RELEASE;
-	req.lease_release = &rel;
 	pthread_mutex_lock(&conn_lock);
-	rc = conn_call(&req, &rep, &rfd);
+	rc = conn_release_locked(id);
 	pthread_mutex_unlock(&conn_lock);
-	if (rc != 0)
-		return rc;
-	if (rep->body_case != PMEMTIER__ENVELOPE__BODY_LEASE_RELEASED)
-		rc = conn_error(rep, "release");
-	pmemtier__envelope__free_unpacked(rep, NULL);
 	return rc;
 }
 
@@ -470,7 +522,7 @@ pmt_conn_report(const struct pmt_usage *usage, size_t n)
 	req.usage_report = &ur;
 	pthread_mutex_lock(&conn_lock);
 	__atomic_store_n(&conn_report_wanted, 0, __ATOMIC_RELAXED);
-	rc = conn_call(&req, &rep, &rfd);
+	rc = conn_call(&req, &rep, &rfd, NULL);
 	pthread_mutex_unlock(&conn_lock);
 	free(ku);
 	free(kp);
@@ -514,23 +566,45 @@ pmt_conn_poll(void)
 	pthread_mutex_unlock(&conn_lock);
 }
 
+/*
+ * conn_lock is not held across fork(): jemalloc's fork handler runs after
+ * ours and waits for arena mutexes, which a thread in an extent hook holds
+ * while it waits for conn_lock to lease or release. Holding it here
+ * deadlocked; the child sorts the state out instead.
+ */
 void
 pmt_conn_atfork_prepare(void)
 {
-	pthread_mutex_lock(&conn_lock);
 }
 
 void
 pmt_conn_atfork_parent(void)
 {
-	pthread_mutex_unlock(&conn_lock);
 }
 
 void
 pmt_conn_atfork_child(void)
 {
-	/* close() sends nothing on a socket the parent still holds open. */
-	conn_drop();
+	/*
+	 * Only this thread exists now. If conn_lock was free at the fork the
+	 * state is whole; if a thread that is gone held it, the state may be
+	 * half-changed: forget it, leaking its memory rather than freeing a
+	 * pointer twice. close() sends nothing on a socket the parent still
+	 * holds open.
+	 */
+	if (pthread_mutex_trylock(&conn_lock) == 0)
+		conn_drop();
+	else {
+		if (conn.fd >= 0)
+			close(conn.fd);
+		conn.fd = -1;
+		conn.broken = false;
+		conn.buf = NULL;
+		conn.tiers = NULL;
+		conn.ntiers = 0;
+		pthread_mutex_init(&conn_lock, NULL);
+		pthread_mutex_lock(&conn_lock);
+	}
 	conn.refs = 0;
 	__atomic_store_n(&conn_report_wanted, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&conn_lock);

@@ -128,9 +128,13 @@ memkind_free(memkind_t kind, void *ptr)
 		pmt_thread_free(s->owner, ptr);
 		return;
 	}
-	if (PMT_UNLIKELY(k->fallback_dram) &&
-	    pmt_range_lookup(ptr) != k) {
-		pmt_je_dram_free(ptr);
+	/*
+	 * A block of another kind (or DRAM, which DAX_KMEM_PREFERRED falls
+	 * back to) named with k: k's class map and caches know nothing of
+	 * it, so it goes where it belongs, as memkind frees it.
+	 */
+	if (PMT_UNLIKELY((uintptr_t)ptr - k->base >= k->heap.reserved)) {
+		memkind_free(NULL, ptr);
 		return;
 	}
 	if (PMT_LIKELY(pmt_thread_front_free(k, ptr)))

@@ -136,9 +136,18 @@ heap_insert(struct pmt_heap *h, const struct pmt_lease *l)
 	size_t			 at;
 
 	if (h->nleases == h->cap) {
-		size_t cap = h->cap ? h->cap * 2 : 16;
+		size_t cap = h->cap ? h->cap * 2 : 64;
 
-		if ((n = realloc(h->leases, cap * sizeof(*n))) == NULL)
+		/*
+		 * Not realloc: this runs in extent hooks, where a malloc can
+		 * deadlock a fork() in another thread (see conn_zone in
+		 * conn.c).
+		 */
+		n = h->leases == NULL ? mmap(NULL, cap * sizeof(*n),
+		    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) :
+		    mremap(h->leases, h->cap * sizeof(*n), cap * sizeof(*n),
+		    MREMAP_MAYMOVE);
+		if (n == MAP_FAILED)
 			return -ENOMEM;
 		h->leases = n;
 		h->cap = cap;
@@ -350,11 +359,16 @@ pmt_heap_commit(void *arg, void *addr, size_t size)
 			a = prev->addr + prev->size;
 			continue;
 		}
-		limit = i < h->nleases ? h->leases[i].addr : h->brk;
-		if (limit > h->brk)
-			limit = h->brk;
+		limit = h->brk;
 		if (limit < end)
 			limit = end;
+		/*
+		 * Never past the next lease, even inside [a, end): a lease
+		 * mapped (MAP_FIXED) over the next one replaced part of it,
+		 * and returning either left the other's blocks PROT_NONE.
+		 */
+		if (i < h->nleases && h->leases[i].addr < limit)
+			limit = h->leases[i].addr;
 		n = heap_lease_at(h, a, (end < limit ? end : limit) - a,
 		    limit - a);
 		if (n < 0)
@@ -457,8 +471,10 @@ pmt_heap_fini(struct pmt_heap *h)
 		close(h->file_fd);
 	if (h->nleases != 0)
 		__atomic_add_fetch(&pmt_heap_events, 1, __ATOMIC_RELAXED);
-	free(h->leases);
+	if (h->leases != NULL)
+		munmap(h->leases, h->cap * sizeof(*h->leases));
 	h->leases = NULL;
+	h->cap = 0;
 	h->nleases = 0;
 	h->leased = 0;
 	pthread_mutex_unlock(&h->lock);

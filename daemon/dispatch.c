@@ -233,7 +233,18 @@ dispatch_lease_request(struct conn *c, uint64_t rid,
 	}
 	if (page == 0)
 		page = (uint64_t)sysconf(_SC_PAGESIZE);
-	/* capacity < 2^64 - page here, so rounding cannot overflow. */
+	/*
+	 * A capacity may be configured near 2^64: the page rounding must not
+	 * overflow, and a size must fit the off_t of the backends and the
+	 * signed delta of the quota accounting.
+	 */
+	if (req->size > ((uint64_t)INT64_MAX & ~(page - 1))) {
+		pmtd_fmt_size(req->size, a, sizeof(a));
+		snprintf(msg, sizeof(msg), "lease of %s is larger than any "
+		    "tier can hold", a);
+		dispatch_refuse(c, rid, E(NO_SPACE), msg);
+		return;
+	}
 	size = (req->size + page - 1) / page * page;
 	if (dispatch_lease_limits(c, t, size, msg, sizeof(msg), &code) != 0) {
 		dispatch_refuse(c, rid, code, msg);

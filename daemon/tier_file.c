@@ -123,7 +123,12 @@ tier_file_alloc(struct tier *t, uint64_t size, int *fdp)
 {
 	int	fd, rc;
 
-	fd = openat(t->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	/*
+	 * O_EXCL: the client gets this fd, and without it could linkat() the
+	 * file into the filesystem, keeping its space past the lease.
+	 */
+	fd = openat(t->dirfd, ".", O_TMPFILE | O_EXCL | O_RDWR | O_CLOEXEC,
+	    0600);
 	if (fd < 0)
 		return -errno;
 	/* Reserve every block now: a lease never fails later on a page fault. */

@@ -417,6 +417,48 @@ test_free_null_mix(void **state)
 		assert_int_equal(memkind_destroy_kind(k[i]), MEMKIND_SUCCESS);
 }
 
+/*
+ * Bug: memkind_free(k2, p) with p from k1 (or from DRAM) read k2's class
+ * map at p's offset from k2's base (out of bounds) and could cache p in
+ * k2's front cache, so a later memkind_malloc(k2) handed out k1's memory.
+ * memkind frees such a block to where it came from; so must we.
+ */
+static void
+test_free_with_other_kind(void **state)
+{
+	memkind_t	 k1 = new_kind(0), k2 = new_kind(0);
+	void		*p[64], *q;
+	size_t		 base1, i;
+
+	base1 = stat_of(k1, MEMKIND_STAT_TYPE_ALLOCATED);
+	/* Warm k2's caches so a wrongly cached block would be reused. */
+	q = memkind_malloc(k2, 64);
+	assert_non_null(q);
+	memkind_free(k2, q);
+	for (i = 0; i < 64; i++) {
+		p[i] = memkind_malloc(k1, 64);
+		assert_non_null(p[i]);
+	}
+	for (i = 0; i < 64; i++)
+		memkind_free(k2, p[i]);
+	/* A DRAM block named with a pmem kind goes back to DRAM. */
+	q = memkind_malloc(MEMKIND_DEFAULT, 64);
+	assert_non_null(q);
+	memkind_free(k2, q);
+	for (i = 0; i < 64; i++) {
+		p[i] = memkind_malloc(k2, 64);
+		assert_non_null(p[i]);
+		assert_ptr_equal(memkind_detect_kind(p[i]), k2);
+	}
+	for (i = 0; i < 64; i++)
+		memkind_free(k2, p[i]);
+	/* k1's blocks went back to k1. */
+	assert_int_equal(pmemtier_kind_purge(k1), MEMKIND_SUCCESS);
+	assert_int_equal(stat_of(k1, MEMKIND_STAT_TYPE_ALLOCATED), base1);
+	assert_int_equal(memkind_destroy_kind(k1), MEMKIND_SUCCESS);
+	assert_int_equal(memkind_destroy_kind(k2), MEMKIND_SUCCESS);
+}
+
 static void
 test_freed_pmem_never_in_dram_malloc(void **state)
 {
@@ -838,6 +880,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_version_errors),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_free_null_mix),
+		cmocka_unit_test(test_free_with_other_kind),
 		cmocka_unit_test(test_freed_pmem_never_in_dram_malloc),
 		cmocka_unit_test(test_realloc_between_kinds),
 		cmocka_unit_test(test_growth_to_max_size),

@@ -450,6 +450,43 @@ test_slow_reader(void **state)
 	good_client();
 }
 
+/*
+ * Bug: a tier whose capacity is configured near 2^64 let a request of
+ * UINT64_MAX - 100 pass the capacity check and round up to a page by
+ * overflowing to 0, and sizes past INT64_MAX reach off_t and the signed
+ * quota accounting. Such sizes are refused as too large, cleanly.
+ */
+static void
+test_huge_size_rounding(void **state)
+{
+	static const uint64_t	 sizes[] = { UINT64_MAX, UINT64_MAX - 100,
+	    UINT64_MAX - 4095, 1ULL << 63, (1ULL << 63) - 1 };
+	struct testd		 h;
+	uint64_t		 granted, id;
+	size_t			 i;
+	int			 s, fd;
+
+	if (testd_start(&h, "[tier huge]\nbackend = kmem\nnode = 0\n"
+	    "capacity = 18446744073709551615\n") != 0)
+		fail();
+	s = tc_open(h.socket);
+	assert_true(s >= 0);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		fd = -1;
+		assert_int_equal(tc_lease(s, "huge", sizes[i], &id, NULL, &fd),
+		    E(NO_SPACE));
+		assert_int_equal(fd, -1);
+	}
+	assert_int_equal(tc_tier(s, "huge", NULL, &granted, NULL), 0);
+	assert_int_equal(granted, 0);
+	/* An ordinary lease on the same tier still works. */
+	assert_int_equal(tc_lease(s, "huge", MiB, &id, NULL, &fd), 0);
+	close(fd);
+	assert_int_equal(tc_release(s, id), 0);
+	close(s);
+	assert_int_equal(testd_stop(&h), 0);
+}
+
 int
 main(void)
 {
@@ -468,6 +505,7 @@ main(void)
 		cmocka_unit_test(test_connect_storm),
 		cmocka_unit_test(test_error_flood),
 		cmocka_unit_test(test_slow_reader),
+		cmocka_unit_test(test_huge_size_rounding),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

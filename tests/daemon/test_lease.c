@@ -229,6 +229,37 @@ test_sigkill_frees(void **state)
 	close(s);
 }
 
+/*
+ * Bug: lease files were O_TMPFILE without O_EXCL, so a client could
+ * linkat() its fd (via /proc/self/fd) into a directory of the tier's
+ * filesystem: the file then outlived the lease and its space escaped
+ * every quota. (fs.protected_hardlinks only stops other uids.)
+ */
+static void
+test_file_lease_not_linkable(void **state)
+{
+	char		fdpath[64], target[400];
+	uint64_t	id;
+	int		s, fd, rc;
+
+	s = tc_open(d.socket);
+	assert_true(s >= 0);
+	assert_int_equal(tc_lease(s, "pmem", MiB, &id, NULL, &fd), 0);
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	snprintf(target, sizeof(target), "%s/stolen", d.tierdir);
+	rc = linkat(AT_FDCWD, fdpath, AT_FDCWD, target, AT_SYMLINK_FOLLOW);
+	if (rc == 0)
+		unlink(target);
+	assert_int_not_equal(rc, 0);
+	rc = linkat(fd, "", AT_FDCWD, target, AT_EMPTY_PATH);
+	if (rc == 0)
+		unlink(target);
+	assert_int_not_equal(rc, 0);
+	close(fd);
+	assert_int_equal(tc_release(s, id), 0);
+	close(s);
+}
+
 int
 main(void)
 {
@@ -243,6 +274,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill_frees, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_file_lease_not_linkable,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
