@@ -358,6 +358,26 @@ status_leases(struct status_build *b, const struct principal *pr,
 	return 0;
 }
 
+/*
+ * Measures the leases the peer will see: all of them for an admin, its own
+ * principal's for anyone else. An fstat per lease of every client on each
+ * request would let any local user who loops on StatusRequest stall the
+ * event loop in proportion to everyone else's leases.
+ */
+static void
+status_audit(const struct principal *pr)
+{
+	struct lease	*l;
+
+	if (pr->admin) {
+		lease_audit_all();
+		return;
+	}
+	TAILQ_FOREACH(l, lease_all(), all_entry)
+		if (l->conn != NULL && status_visible(pr, l->conn))
+			lease_audit(l);
+}
+
 int
 status_reply(struct conn *c, uint64_t rid, const Pmemtier__StatusRequest *r)
 {
@@ -367,7 +387,7 @@ status_reply(struct conn *c, uint64_t rid, const Pmemtier__StatusRequest *r)
 	int			rc;
 
 	/* Measure now: Status is where physical use and overgrowth show. */
-	lease_audit_all();
+	status_audit(&c->pr);
 	memset(&b, 0, sizeof(b));
 	pmemtier__status__init(&b.s);
 	if (status_tiers(&c->pr, &b.tiers) != 0 ||

@@ -6,6 +6,7 @@
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <fcntl.h>
 #include <numaif.h>
 #include <setjmp.h>
@@ -165,6 +166,87 @@ test_overgrown(void **state)
 	close(s);
 }
 
+static int
+setup_no_timer(void **state)
+{
+	fds_before = tc_count_fds(0);
+	/* No periodic audit during the test: only Status may measure. */
+	if (testd_start(&d, "[daemon]\naudit_interval = 3600\n"
+	    "socket_mode = 0666\n") != 0)
+		return -1;
+	dfds_before = tc_settle_fds(d.pid);
+	return 0;
+}
+
+static int
+log_has(const char *needle)
+{
+	char	 path[400], line[1024];
+	FILE	*f;
+	int	 found = 0;
+
+	snprintf(path, sizeof(path), "%s/pmemtierd.log", d.dir);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, needle) != NULL)
+			found = 1;
+	fclose(f);
+	return found;
+}
+
+/*
+ * Regression: every StatusRequest measured every lease of every client, so
+ * any local user looping on Status made the daemon fstat everyone's leases.
+ * A non-admin's Status now measures only what it may see.
+ */
+static void
+test_status_audit_scope(void **state)
+{
+	Pmemtier__Envelope	*r;
+	uint64_t		 id, size;
+	pid_t			 pid;
+	int			 s = tc_open(d.socket), fd, status;
+
+	if (geteuid() != 0)
+		skip();
+	assert_true(s >= 0);
+	assert_int_equal(tc_lease(s, "pmem", MiB, &id, &size, &fd), 0);
+	assert_int_equal(ftruncate(fd, (off_t)(4 * MiB)), 0);
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int	c;
+
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(77);
+		if ((c = tc_open(d.socket)) < 0)
+			_exit(10);
+		r = tc_status(c, 0, 0);
+		_exit(r != NULL && r->body_case ==
+		    PMEMTIER__ENVELOPE__BODY_STATUS &&
+		    !r->status->full_view ? 0 : 11);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(log_has("grown past its grant"), 0);
+
+	/* The owner's own Status does measure it. */
+	r = tc_status(s, 0, 0);
+	assert_non_null(r);
+	assert_int_equal(r->status->n_leases, 1);
+	assert_true(r->status->leases[0]->overgrown);
+	tc_free(r);
+	assert_int_equal(log_has("grown past its grant"), 1);
+	close(fd);
+	close(s);
+}
+
 /* Many leases: Status pages under the 64 KiB cap, offsets cover all. */
 static void
 test_paging(void **state)
@@ -250,6 +332,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_overgrown, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_status_audit_scope,
+		    setup_no_timer, teardown),
 		cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kmem_node, setup,
 		    teardown),
