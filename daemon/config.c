@@ -119,6 +119,11 @@ config_daemon_key(struct config_ctx *ctx, const char *k, const char *v)
 			return config_fail(ctx, "[daemon] %s: a number "
 			    "from 1 to 1000000 is needed, got \"%s\"", k, v);
 		c->max_conn_per_uid = (unsigned)n;
+	} else if (strcmp(k, "max_leases_per_uid") == 0) {
+		if (config_uint(v, 1000000, &n) || n == 0)
+			return config_fail(ctx, "[daemon] %s: a number "
+			    "from 1 to 1000000 is needed, got \"%s\"", k, v);
+		c->max_leases_per_uid = (unsigned)n;
 	} else if (strcmp(k, "max_leases_per_connection") == 0) {
 		if (config_uint(v, 1000000, &n) || n == 0)
 			return config_fail(ctx, "[daemon] %s: a number "
@@ -463,6 +468,12 @@ config_new(void)
 	c->socket_mode = 0660;
 	c->max_conn_per_uid = 64;
 	c->max_leases_per_conn = 4096;
+	/*
+	 * Every lease is a descriptor in the daemon: without a cap across a
+	 * uid's connections, one user's 64 connections could hold 262144 of
+	 * them and run the daemon out of descriptors for everyone else.
+	 */
+	c->max_leases_per_uid = 16384;
 	c->max_bytes_per_conn = 0;
 	c->audit_interval = 10;
 	c->log_level = LOG_INFO;

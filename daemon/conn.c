@@ -147,6 +147,18 @@ conn_count_uid(uid_t uid)
 	return n;
 }
 
+unsigned
+conn_leases_uid(uid_t uid)
+{
+	struct conn	*c;
+	unsigned	 n = 0;
+
+	TAILQ_FOREACH(c, &pmtd->conns, entry)
+		if (c->pr.uid == uid)
+			n += c->nleases;
+	return n;
+}
+
 struct conn *
 conn_find(uint64_t id)
 {

@@ -19,6 +19,7 @@ void	conn_close_all(void);
 void	conn_set_state(struct conn *, enum conn_state);
 const char *conn_state_name(enum conn_state);
 unsigned conn_count_uid(uid_t uid);
+unsigned conn_leases_uid(uid_t uid);
 struct conn *conn_find(uint64_t id);
 
 /*

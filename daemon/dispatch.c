@@ -161,12 +161,19 @@ dispatch_lease_limits(struct conn *c, struct tier *t, uint64_t size,
 {
 	const struct pmtd_config	*conf = pmtd->conf;
 	char				 a[32], b[32], d[32];
+	unsigned			 n;
 
 	*code = E(LIMIT);
 	if (c->nleases >= conf->max_leases_per_conn) {
 		snprintf(msg, len, "this connection holds %u leases "
 		    "(max_leases_per_connection = %u)", c->nleases,
 		    conf->max_leases_per_conn);
+		return -1;
+	}
+	if ((n = conn_leases_uid(c->pr.uid)) >= conf->max_leases_per_uid) {
+		snprintf(msg, len, "uid %u holds %u leases over all its "
+		    "connections (max_leases_per_uid = %u)",
+		    (unsigned)c->pr.uid, n, conf->max_leases_per_uid);
 		return -1;
 	}
 	if (conf->max_bytes_per_conn != 0 &&

@@ -100,6 +100,7 @@ struct pmtd_config {
 	char			 state_dir[PATH_MAX];
 	unsigned		 max_conn_per_uid;
 	unsigned		 max_leases_per_conn;
+	unsigned		 max_leases_per_uid;
 	uint64_t		 max_bytes_per_conn;
 	unsigned		 audit_interval;	/* seconds, 0 = off */
 	int			 log_level;

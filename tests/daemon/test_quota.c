@@ -244,6 +244,35 @@ test_connection_caps(void **state)
 }
 
 static int
+setup_uid_cap(void **state)
+{
+	return start("[daemon]\nmax_leases_per_uid = 4\n");
+}
+
+/* One uid cannot hold more leases than its cap over all its connections. */
+static void
+test_uid_lease_cap(void **state)
+{
+	uint64_t	id, size;
+	int		s = tc_open(d.socket), s2 = tc_open(d.socket), i, fd;
+
+	assert_true(s >= 0 && s2 >= 0);
+	assert_int_equal(tc_lease(s, "pmem", MiB, &id, &size, &fd), 0);
+	close(fd);
+	assert_int_equal(lease_msg(s, "pmem", MiB), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(lease_msg(s2, "pmem", MiB), 0);
+	assert_int_equal(lease_msg(s2, "pmem", MiB), E(LIMIT));
+	assert_non_null(strstr(last_msg, "max_leases_per_uid = 4"));
+	assert_int_equal(lease_msg(s, "pmem", MiB), E(LIMIT));
+	/* A lease given back makes room again, on any connection. */
+	assert_int_equal(tc_release(s, id), 0);
+	assert_int_equal(lease_msg(s2, "pmem", MiB), 0);
+	close(s);
+	close(s2);
+}
+
+static int
 setup_plain(void **state)
 {
 	return start(NULL);
@@ -345,6 +374,8 @@ main(void)
 		    setup_uid_quota, teardown),
 		cmocka_unit_test_setup_teardown(test_two_principals,
 		    setup_uid_quota, teardown),
+		cmocka_unit_test_setup_teardown(test_uid_lease_cap,
+		    setup_uid_cap, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_caps,
 		    setup_caps, teardown),
 		cmocka_unit_test_setup_teardown(test_capacity, setup_plain,
