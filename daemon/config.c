@@ -588,8 +588,10 @@ config_finish(struct config_ctx *ctx, int rc, const char *what)
 	return ctx->conf;
 }
 
-struct pmtd_config *
-config_parse_file(const char *path, char *err, size_t errlen)
+/* ini_parse() and ini_parse_string() alike: parse src into a new config. */
+static struct pmtd_config *
+config_parse(int (*parse)(const char *, ini_handler, void *), const char *src,
+    const char *name, char *err, size_t errlen)
 {
 	struct config_ctx	ctx;
 	int			rc;
@@ -601,25 +603,20 @@ config_parse_file(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	rc = ini_parse(path, config_handler, &ctx);
-	return config_finish(&ctx, rc, path);
+	rc = parse(src, config_handler, &ctx);
+	return config_finish(&ctx, rc, name);
+}
+
+struct pmtd_config *
+config_parse_file(const char *path, char *err, size_t errlen)
+{
+	return config_parse(ini_parse, path, path, err, errlen);
 }
 
 struct pmtd_config *
 config_parse_string(const char *text, char *err, size_t errlen)
 {
-	struct config_ctx	ctx;
-	int			rc;
-
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.err = err;
-	ctx.errlen = errlen;
-	if ((ctx.conf = config_new()) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	rc = ini_parse_string(text, config_handler, &ctx);
-	return config_finish(&ctx, rc, "(string)");
+	return config_parse(ini_parse_string, text, "(string)", err, errlen);
 }
 
 void
