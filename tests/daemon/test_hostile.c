@@ -24,31 +24,19 @@
 #define MiB	(1024ULL * 1024)
 #define E(x)	PMEMTIER__ERROR_CODE__ERROR_##x
 
-static struct testd	d;
-static int		fds_before, dfds_before;
+static struct testd		d;
+static struct tc_baseline	base;
 
 static int
 group_setup(void **state)
 {
-	fds_before = tc_count_fds(0);
-	if (testd_start(&d, NULL) != 0)
-		return -1;
-	dfds_before = tc_settle_fds(d.pid);
-	return 0;
+	return tc_start_measured(&d, NULL, &base);
 }
 
 static int
 group_teardown(void **state)
 {
-	int	n = tc_wait_fds(d.pid, dfds_before);
-
-	if (n != dfds_before)
-		fprintf(stderr, "daemon fds: %d, baseline %d\n", n,
-		    dfds_before);
-	if (testd_stop(&d) != 0 || n != dfds_before ||
-	    tc_count_fds(0) != fds_before)
-		return -1;
-	return 0;
+	return tc_stop_measured(&d, &base);
 }
 
 /* The daemon still serves: a new client gets a working lease. */
@@ -375,7 +363,7 @@ test_connect_storm(void **state)
 		assert_true(s >= 0);
 		close(s);
 	}
-	assert_int_equal(tc_wait_fds(d.pid, dfds_before), dfds_before);
+	assert_int_equal(tc_wait_fds(d.pid, base.dfds), base.dfds);
 	good_client();
 }
 

@@ -26,31 +26,19 @@
 
 #define MiB	(1024ULL * 1024)
 
-static struct testd	d;
-static int		fds_before;
-static int		dfds_before;
+static struct testd		d;
+static struct tc_baseline	base;
 
 static int
 setup(void **state)
 {
-	fds_before = tc_count_fds(0);
-	if (testd_start(&d, NULL) != 0)
-		return -1;
-	dfds_before = tc_settle_fds(d.pid);
-	return 0;
+	return tc_start_measured(&d, NULL, &base);
 }
 
 static int
 teardown(void **state)
 {
-	int	n, rc;
-
-	/* Every connection and lease gone: the daemon is back to baseline. */
-	n = tc_wait_fds(d.pid, dfds_before);
-	rc = testd_stop(&d);
-	assert_int_equal(n, dfds_before);
-	assert_int_equal(rc, 0);
-	assert_int_equal(tc_count_fds(0), fds_before);
+	assert_int_equal(tc_stop_measured(&d, &base), 0);
 	return 0;
 }
 

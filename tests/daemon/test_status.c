@@ -26,29 +26,20 @@
 
 #define MiB	(1024ULL * 1024)
 
-static struct testd	d;
-static int		fds_before, dfds_before;
+static struct testd		d;
+static struct tc_baseline	base;
 
 static int
 setup(void **state)
 {
-	fds_before = tc_count_fds(0);
-	if (testd_start(&d, NULL) != 0)
-		return -1;
-	dfds_before = tc_settle_fds(d.pid);
-	return 0;
+	return tc_start_measured(&d, NULL, &base);
 }
 
 static int
 teardown(void **state)
 {
 	/* Thousands of leases or not, the daemon is back to its baseline. */
-	int	n = tc_wait_fds(d.pid, dfds_before);
-	int	rc = testd_stop(&d);
-
-	assert_int_equal(n, dfds_before);
-	assert_int_equal(rc, 0);
-	assert_int_equal(tc_count_fds(0), fds_before);
+	assert_int_equal(tc_stop_measured(&d, &base), 0);
 	return 0;
 }
 
@@ -169,13 +160,9 @@ test_overgrown(void **state)
 static int
 setup_no_timer(void **state)
 {
-	fds_before = tc_count_fds(0);
 	/* No periodic audit during the test: only Status may measure. */
-	if (testd_start(&d, "[daemon]\naudit_interval = 3600\n"
-	    "socket_mode = 0666\n") != 0)
-		return -1;
-	dfds_before = tc_settle_fds(d.pid);
-	return 0;
+	return tc_start_measured(&d, "[daemon]\naudit_interval = 3600\n"
+	    "socket_mode = 0666\n", &base);
 }
 
 static int

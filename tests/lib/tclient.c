@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tclient.h"
+#include "testd.h"
 #include "wire.h"
 
 static uint64_t	tc_next_id = 1;
@@ -320,4 +321,33 @@ tc_settle_fds(pid_t pid)
 		nanosleep(&ts, NULL);
 	}
 	return last;
+}
+
+int
+tc_start_measured(struct testd *d, const char *extra_ini,
+    struct tc_baseline *b)
+{
+	b->fds = tc_count_fds(0);
+	if (testd_start(d, extra_ini) != 0)
+		return -1;
+	b->dfds = tc_settle_fds(d->pid);
+	return 0;
+}
+
+int
+tc_stop_measured(struct testd *d, const struct tc_baseline *b)
+{
+	int	n, rc, fds;
+
+	/* Every connection and lease gone: the daemon is back to baseline. */
+	n = tc_wait_fds(d->pid, b->dfds);
+	rc = testd_stop(d);
+	fds = tc_count_fds(0);
+	if (n != b->dfds)
+		fprintf(stderr, "daemon fds: %d, baseline %d\n", n, b->dfds);
+	if (rc != 0)
+		fprintf(stderr, "daemon exit status: %d, want 0\n", rc);
+	if (fds != b->fds)
+		fprintf(stderr, "test fds: %d, baseline %d\n", fds, b->fds);
+	return n == b->dfds && rc == 0 && fds == b->fds ? 0 : -1;
 }

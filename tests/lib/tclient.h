@@ -55,6 +55,22 @@ int	tc_count_fds(pid_t pid);
 int	tc_wait_fds(pid_t pid, int want);
 /* The fd count of pid once it stops changing (100 ms stable, <= 5 s). */
 int	tc_settle_fds(pid_t pid);
+struct testd;
+
+/* The descriptor counts a test checks at its end: its own and its daemon's. */
+struct tc_baseline {
+	int	fds;		/* the test process's */
+	int	dfds;		/* the daemon's, once settled after start */
+};
+/* testd_start(d, extra_ini), taking both baselines; 0 or -1. */
+int	tc_start_measured(struct testd *d, const char *extra_ini,
+	    struct tc_baseline *b);
+/*
+ * Waits for the daemon to drop back to its baseline and stops it. Returns 0
+ * when the daemon's fds came back, it exited 0 and the test holds no more
+ * fds than at the start; otherwise says which on stderr and returns -1.
+ */
+int	tc_stop_measured(struct testd *d, const struct tc_baseline *b);
 /* Entries in a directory, excluding . and ..; -1 if unreadable. */
 int	tc_count_dir(const char *path);
 
