@@ -231,6 +231,7 @@ conn_error(const Pmemtier__Envelope *env, const char *what)
 	case PMEMTIER__ERROR_CODE__ERROR_UNKNOWN_TIER:
 		return -ENOENT;
 	case PMEMTIER__ERROR_CODE__ERROR_DENIED:
+	case PMEMTIER__ERROR_CODE__ERROR_UNIDENTIFIED:
 		return -EACCES;
 	case PMEMTIER__ERROR_CODE__ERROR_INVALID_ARGUMENT:
 		return -EINVAL;

@@ -192,9 +192,14 @@ static void
 heap_put_backing(struct pmt_heap *h, const struct pmt_lease *l)
 {
 	if (h->daemon) {
+		/*
+		 * Let go of the file (the caller unmapped it) before the
+		 * daemon ends the lease: one still open here would have to
+		 * be watched as a zombie until this process exits.
+		 */
+		close(l->fd);
 		if (!h->orphaned)
 			(void)pmt_conn_release(l->id);
-		close(l->fd);
 	} else if (!h->orphaned)
 		(void)fallocate(h->file_fd,
 		    FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, l->off,
