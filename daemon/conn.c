@@ -9,9 +9,11 @@
 
 #include <event2/event.h>
 
+#include "closer.h"
 #include "conn.h"
 #include "control.h"
 #include "dispatch.h"
+#include "holder.h"
 #include "lease.h"
 #include "log.h"
 #include "peer.h"
@@ -93,24 +95,18 @@ conn_new(int fd, const struct principal *pr)
 	}
 	TAILQ_INSERT_TAIL(&pmtd->conns, c, entry);
 	pmtd->nconns++;
+	c->admin_gen = pmtd->conf_gen;
 	log_debug("conn %llu: pid %d uid %u gid %u cgroup %s%s",
 	    (unsigned long long)c->id, (int)pr->pid, (unsigned)pr->uid,
 	    (unsigned)pr->gid, pr->cgroup, pr->admin ? " (admin)" : "");
+	/* A process that reconnects gets back what it still holds. */
+	holder_give(c);
 	return c;
 }
 
-void
-conn_close(struct conn *c, const char *why)
+static void
+conn_free(struct conn *c)
 {
-	struct lease	*l;
-	unsigned	 n = c->nleases;
-
-	log_debug("conn %llu: closed (%s), releasing %u leases",
-	    (unsigned long long)c->id, why, n);
-	dispatch_refuse_flush(c);
-	conn_set_state(c, CONN_CLOSED);
-	while ((l = TAILQ_FIRST(&c->leases)) != NULL)
-		lease_destroy(l, &pmtd->tiers);
 	TAILQ_REMOVE(&pmtd->conns, c, entry);
 	pmtd->nconns--;
 	if (c->ev != NULL)
@@ -126,13 +122,41 @@ conn_close(struct conn *c, const char *why)
 	control_resume();
 }
 
+/*
+ * A closed connection does not end its leases: they go to the holder of
+ * its process, and end when that process exits (holder.c).
+ */
+void
+conn_close(struct conn *c, const char *why)
+{
+	if (c->nleases > 0)
+		log_debug("conn %llu: closed (%s), %u leases held for pid %d "
+		    "until it exits", (unsigned long long)c->id, why,
+		    c->nleases, (int)c->pr.pid);
+	else
+		log_debug("conn %llu: closed (%s)", (unsigned long long)c->id,
+		    why);
+	dispatch_refuse_flush(c);
+	conn_set_state(c, CONN_CLOSED);
+	holder_take(c);
+	conn_free(c);
+}
+
+/* The daemon stops: leases are forgotten, not revoked; data survives. */
 void
 conn_close_all(void)
 {
 	struct conn	*c;
+	struct lease	*l;
 
-	while ((c = TAILQ_FIRST(&pmtd->conns)) != NULL)
-		conn_close(c, "daemon stopping");
+	while ((c = TAILQ_FIRST(&pmtd->conns)) != NULL) {
+		dispatch_refuse_flush(c);
+		conn_set_state(c, CONN_CLOSED);
+		while ((l = TAILQ_FIRST(&c->leases)) != NULL)
+			lease_drop(l, &pmtd->tiers);
+		conn_free(c);
+	}
+	holder_drop_all();
 }
 
 unsigned
@@ -151,11 +175,15 @@ unsigned
 conn_leases_uid(uid_t uid)
 {
 	struct conn	*c;
+	struct holder	*h;
 	unsigned	 n = 0;
 
 	TAILQ_FOREACH(c, &pmtd->conns, entry)
 		if (c->pr.uid == uid)
 			n += c->nleases;
+	TAILQ_FOREACH(h, &pmtd->holders, entry)
+		if (h->pr.uid == uid)
+			n += h->nleases;
 	return n;
 }
 
@@ -340,6 +368,14 @@ conn_read_score(struct conn *c, int hit)
 		c->read_ahead--;
 }
 
+/* Descriptors a peer sent are never closed on the loop (closer.h). */
+static void
+conn_drop_fds(struct pmt_wire_packet *pkt)
+{
+	closer_push(pkt->fds, pkt->nfds);
+	pkt->nfds = 0;
+}
+
 /* Reads and handles up to CONN_READ_BATCH packets. */
 static void
 conn_read(struct conn *c)
@@ -360,12 +396,12 @@ conn_read(struct conn *c)
 		if (n == -EAGAIN)
 			return;
 		if (n <= 0) {
-			pmt_wire_close_fds(&pkt);
+			conn_drop_fds(&pkt);
 			conn_close(c, n == 0 ? "peer closed" : strerror(-n));
 			return;
 		}
 		dispatch_packet(c, &pkt);
-		pmt_wire_close_fds(&pkt);
+		conn_drop_fds(&pkt);
 		if (c->dead) {
 			conn_close(c, "peer gone");
 			return;

@@ -6,26 +6,43 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
+#include "closer.h"
 #include "conn.h"
+#include "holder.h"
+#include "lease.h"
 #include "control.h"
 #include "log.h"
 #include "peer.h"
 #include "wire.h"
 
+#ifndef SO_PASSRIGHTS
+#define SO_PASSRIGHTS	83	/* Linux 6.16 */
+#endif
+
+/*
+ * Descriptors held spare while idle and let go while a new peer is
+ * identified (pidfd, /proc files, a sock_diag socket, /proc/PID/fd): a
+ * daemon at its descriptor limit pauses accepting rather than refuse a
+ * peer it could not identify for want of one.
+ */
+#define CONTROL_SPARE	6
+
 static struct {
 	int		 fd;
+	int		 spare[CONTROL_SPARE];
 	int		 activated;	/* the socket came from systemd */
 	int		 paused;	/* accept paused after EMFILE */
 	struct event	*ev;
 	struct event	*retry;
 	char		 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-} control = { .fd = -1 };
+} control = { .fd = -1, .spare = { -1, -1, -1, -1, -1, -1 } };
 
 static void	control_accept(evutil_socket_t, short, void *);
 
@@ -39,6 +56,25 @@ int
 control_activated(void)
 {
 	return control.activated;
+}
+
+/*
+ * Makes the kernel refuse descriptors peers send on fd (SO_PASSRIGHTS,
+ * Linux 6.16; older kernels ignore it, and conn.c closes them off the
+ * loop). PMEMTIERD_TEST_ACCEPT_FDS leaves them allowed, so that the tests
+ * cover the older kernels' path here too.
+ */
+static void
+control_no_rights(int fd)
+{
+	static int	allow = -1;
+	int		off = 0;
+
+	if (allow < 0)
+		allow = getenv("PMEMTIERD_TEST_ACCEPT_FDS") != NULL;
+	if (!allow)
+		(void)setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &off,
+		    sizeof(off));
 }
 
 /* Refuses to take over a socket another daemon still answers on. */
@@ -156,10 +192,39 @@ control_init(const char *path, const struct pmtd_config *conf)
 			fatal("control_init: chown %s to group %s", path,
 			    conf->socket_group);
 	}
+	/* Accepted sockets inherit it (see control_accept). */
+	control_no_rights(fd);
 	if (listen(fd, SOMAXCONN) != 0)
 		fatal("control_init: listen %s", path);
 	control.fd = fd;
 }
+
+/* Takes the spare descriptors back; -1 when the process is out of them. */
+static int
+control_spare_take(void)
+{
+	int	i;
+
+	for (i = 0; i < CONTROL_SPARE; i++)
+		if (control.spare[i] < 0 && (control.spare[i] =
+		    open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+			return -1;
+	return 0;
+}
+
+static void
+control_spare_give(void)
+{
+	int	i;
+
+	for (i = 0; i < CONTROL_SPARE; i++)
+		if (control.spare[i] >= 0) {
+			close(control.spare[i]);
+			control.spare[i] = -1;
+		}
+}
+
+static void	control_pause(void);
 
 static void
 control_retry(evutil_socket_t fd, short what, void *arg)
@@ -176,6 +241,8 @@ control_listen(void)
 	if (control.ev == NULL || control.retry == NULL ||
 	    event_add(control.ev, NULL) != 0)
 		fatalx("control_listen: cannot watch the socket");
+	if (control_spare_take() != 0)
+		fatal("control_listen: spare descriptors");
 }
 
 void
@@ -183,6 +250,12 @@ control_resume(void)
 {
 	if (!control.paused || control.ev == NULL)
 		return;
+	if (control_spare_take() != 0) {
+		struct timeval	tv = { 1, 0 };
+
+		evtimer_add(control.retry, &tv);
+		return;
+	}
 	control.paused = 0;
 	evtimer_del(control.retry);
 	event_add(control.ev, NULL);
@@ -195,36 +268,49 @@ control_pause(void)
 {
 	struct timeval	tv = { 1, 0 };
 
-	log_warn("control_accept: accept");
+	log_warn("control_accept: out of descriptors, not accepting for now");
 	control.paused = 1;
 	event_del(control.ev);
 	evtimer_add(control.retry, &tv);
 }
 
+static struct log_limit	control_lim = { .what = "control_accept" };
+
+/* Answers a connection it will not serve with one Error, and closes it. */
 static void
-control_refuse(int fd, const struct principal *pr, unsigned max)
+control_refuse(int fd, int code, const char *msg)
 {
 	Pmemtier__Envelope	env = PMEMTIER__ENVELOPE__INIT;
 	Pmemtier__Error		err = PMEMTIER__ERROR__INIT;
-	char			msg[256];
 
-	snprintf(msg, sizeof(msg), "too many connections from uid %u "
-	    "(max_connections_per_uid = %u)", (unsigned)pr->uid, max);
-	log_info("control_accept: pid %d: %s", (int)pr->pid, msg);
 	env.version = PMT_WIRE_VERSION;
 	env.body_case = PMEMTIER__ENVELOPE__BODY_ERROR;
 	env.error = &err;
-	err.code = PMEMTIER__ERROR_CODE__ERROR_LIMIT;
-	err.message = msg;
+	err.code = (Pmemtier__ErrorCode)code;
+	err.message = (char *)msg;
 	(void)pmt_wire_send(fd, &env, -1);
 	close(fd);
 }
 
+/*
+ * Descriptors in use for clients: connections, leases, zombies, holders'
+ * pidfds and fds a peer sent that wait to be closed. Kept below the
+ * budget (pmtd->max_fds) for everyone but admins, so that the reserve
+ * above it always lets root's tierctl in.
+ */
+unsigned
+control_fds_used(void)
+{
+	return pmtd->nconns + lease_count() + lease_zombie_count() +
+	    holder_count() + closer_pending();
+}
+
+static void	control_serve(int);
+
 static void
 control_accept(evutil_socket_t lfd, short what, void *arg)
 {
-	struct principal	pr;
-	int			fd, rc;
+	int	fd;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
@@ -235,15 +321,54 @@ control_accept(evutil_socket_t lfd, short what, void *arg)
 			log_warn("control_accept: accept");
 		return;
 	}
-	rc = peer_identify(fd, &pr, pmtd->have_admin_gid, pmtd->admin_gid);
-	if (rc != 0) {
-		log_warnx("control_accept: peer credentials: %s",
-		    strerror(-rc));
-		close(fd);
+	control_spare_give();
+	control_serve(fd);
+	if (control_spare_take() != 0)
+		control_pause();
+}
+
+/* Identifies the peer on fd and admits it, or refuses it with a reason. */
+static void
+control_serve(int fd)
+{
+	struct principal	 pr;
+	const char		*why;
+	char			 msg[512];
+	int			 rc;
+
+	/*
+	 * Only a lease grant carries a descriptor, and the daemon sends it:
+	 * where the kernel can, it refuses any a peer sends (the sender
+	 * gets EPERM) so that none ever has to be closed here.
+	 */
+	control_no_rights(fd);
+	if ((rc = peer_identify(fd, &pr, &why)) != 0) {
+		snprintf(msg, sizeof(msg), "connection refused: the daemon "
+		    "could not verify who you are: %s", why);
+		log_limited(&control_lim, "control_accept: pid %d uid %u: %s "
+		    "(%s)", (int)pr.pid, (unsigned)pr.uid, msg, strerror(-rc));
+		control_refuse(fd, PMEMTIER__ERROR_CODE__ERROR_UNIDENTIFIED,
+		    msg);
+		return;
+	}
+	pr.admin = peer_is_admin(fd, &pr, pmtd->have_admin_gid,
+	    pmtd->admin_gid);
+	if (!pr.admin && control_fds_used() >= pmtd->max_fds) {
+		snprintf(msg, sizeof(msg), "the daemon is at its descriptor "
+		    "budget (%u in use; RLIMIT_NOFILE less a reserve for "
+		    "admins): try again later", control_fds_used());
+		log_limited(&control_lim, "control_accept: pid %d uid %u: %s",
+		    (int)pr.pid, (unsigned)pr.uid, msg);
+		control_refuse(fd, PMEMTIER__ERROR_CODE__ERROR_LIMIT, msg);
 		return;
 	}
 	if (conn_count_uid(pr.uid) >= pmtd->conf->max_conn_per_uid) {
-		control_refuse(fd, &pr, pmtd->conf->max_conn_per_uid);
+		snprintf(msg, sizeof(msg), "too many connections from uid %u "
+		    "(max_connections_per_uid = %u)", (unsigned)pr.uid,
+		    pmtd->conf->max_conn_per_uid);
+		log_limited(&control_lim, "control_accept: pid %d: %s",
+		    (int)pr.pid, msg);
+		control_refuse(fd, PMEMTIER__ERROR_CODE__ERROR_LIMIT, msg);
 		return;
 	}
 	conn_new(fd, &pr);
@@ -252,6 +377,7 @@ control_accept(evutil_socket_t lfd, short what, void *arg)
 void
 control_cleanup(void)
 {
+	control_spare_give();
 	if (control.ev != NULL) {
 		event_free(control.ev);
 		control.ev = NULL;

@@ -17,6 +17,8 @@ void	control_resume(void);
 /* Stops accepting; removes the socket file unless systemd owns it. */
 void	control_cleanup(void);
 const char *control_path(void);
+/* Descriptors clients cost the daemon now (see pmtd->max_fds). */
+unsigned control_fds_used(void);
 int	control_activated(void);
 
 #endif /* PMEMTIERD_CONTROL_H */

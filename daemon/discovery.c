@@ -37,6 +37,14 @@ static int	disc_dax_regions(struct discovery *, size_t *,
 
 /* Library log messages are kept, not printed: the last error goes into the
  * caller's message where it explains a failure. */
+/* fmt comes from the library, which checks it against its arguments. */
+static void disc_ndctl_log(struct ndctl_ctx *, int, const char *, int,
+	    const char *, const char *, va_list)
+	    __attribute__((format(printf, 6, 0)));
+static void disc_daxctl_log(struct daxctl_ctx *, int, const char *, int,
+	    const char *, const char *, va_list)
+	    __attribute__((format(printf, 6, 0)));
+
 static void
 disc_ndctl_log(struct ndctl_ctx *ctx, int prio, const char *file, int line,
     const char *fn, const char *fmt, va_list ap)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +10,11 @@
 
 #include "arena.h"
 #include "conn.h"
+#include "control.h"
 #include "dispatch.h"
 #include "lease.h"
 #include "log.h"
+#include "peer.h"
 #include "quota.h"
 #include "quota_admin.h"
 #include "status.h"
@@ -28,6 +31,9 @@ dispatch_sanitize(char *dst, size_t len, const char *src)
 		dst[i++] = isprint((unsigned char)*src) ? *src : '?';
 	dst[i] = '\0';
 }
+
+static void	dispatch_log(struct conn *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
 
 static void
 dispatch_env(Pmemtier__Envelope *env, uint64_t request_id)
@@ -57,8 +63,7 @@ dispatch_hello(struct conn *c, uint64_t rid, const Pmemtier__Hello *h)
 	    h->min_version > PMT_WIRE_VERSION ||
 	    h->max_version < PMT_WIRE_VERSION) {
 		c->errors++;
-		log_info("conn %llu: pid %d speaks protocol %u..%u, not %d",
-		    (unsigned long long)c->id, (int)c->pr.pid,
+		dispatch_log(c, E(VERSION), "speaks protocol %u..%u, not %d",
 		    h->min_version, h->max_version, PMT_WIRE_VERSION);
 		conn_error(c, rid, E(VERSION), "client speaks protocol "
 		    "versions %u to %u; this daemon speaks %d to %d",
@@ -97,14 +102,17 @@ dispatch_hello(struct conn *c, uint64_t rid, const Pmemtier__Hello *h)
 }
 
 /*
- * A client looping on a refused allocation once logged ~4,500 lines. Per
- * connection the first DISPATCH_REFUSE_BURST refusals are logged in full;
- * later ones are counted, and summed up in one line per interval (when
- * the next refusal comes, or the connection closes). An interval without
- * a suppressed refusal lets the next ones be logged in full again.
+ * Everything an unprivileged peer can make the daemon log goes through
+ * dispatch_log (refusals, unknown releases, denied requests, protocol
+ * errors): a client looping on a refused allocation once logged ~4,500
+ * lines, and one looping on a bogus release 100,000 lines in 3.7 s. Per
+ * connection the first DISPATCH_LOG_BURST lines of an interval are logged
+ * in full; later ones are counted, and summed up in one line when the next
+ * interval starts (or the connection closes). An interval without a
+ * suppressed line lets the next ones be logged in full again.
  */
-#define DISPATCH_REFUSE_BURST		5
-#define DISPATCH_REFUSE_INTERVAL	10	/* seconds */
+#define DISPATCH_LOG_BURST	5
+#define DISPATCH_LOG_INTERVAL	10	/* seconds */
 
 static time_t
 dispatch_now(void)
@@ -120,38 +128,48 @@ dispatch_refuse_flush(struct conn *c)
 {
 	if (c->refuse_quiet == 0)
 		return;
-	log_info("conn %llu: pid %d uid %u %s: %u more lease refusals not "
-	    "logged in the last %lld s (last: %s)", (unsigned long long)c->id,
+	log_info("conn %llu: pid %d uid %u %s: %u more lines not logged in "
+	    "the last %lld s (last: %s)", (unsigned long long)c->id,
 	    (int)c->pr.pid, (unsigned)c->pr.uid, c->pr.cgroup,
 	    c->refuse_quiet, (long long)(dispatch_now() - c->refuse_at),
 	    pmt_wire_error_name(c->refuse_code));
 	c->refuse_quiet = 0;
 }
 
-/* Logs a refusal at info level (see above) and answers it. */
+/* Logs at info level what a peer caused, within the limits above. */
 static void
-dispatch_refuse(struct conn *c, uint64_t rid, int code, const char *msg)
+dispatch_log(struct conn *c, int code, const char *fmt, ...)
 {
+	char	msg[1024];
 	time_t	now = dispatch_now();
+	va_list	ap;
 
-	if (c->refuse_at == 0 ||
-	    now - c->refuse_at >= DISPATCH_REFUSE_INTERVAL) {
+	if (c->refuse_at == 0 || now - c->refuse_at >= DISPATCH_LOG_INTERVAL) {
 		if (c->refuse_quiet == 0)
 			c->refuse_logged = 0;
 		dispatch_refuse_flush(c);
 		c->refuse_at = now;
 	}
-	if (c->refuse_logged < DISPATCH_REFUSE_BURST) {
-		c->refuse_logged++;
-		log_info("conn %llu: pid %d uid %u %s: lease refused: %s%s",
-		    (unsigned long long)c->id, (int)c->pr.pid,
-		    (unsigned)c->pr.uid, c->pr.cgroup, msg,
-		    c->refuse_logged == DISPATCH_REFUSE_BURST ? " (more "
-		    "refusals on this connection are summed up)" : "");
-	} else {
+	if (c->refuse_logged >= DISPATCH_LOG_BURST) {
 		c->refuse_quiet++;
 		c->refuse_code = code;
+		return;
 	}
+	c->refuse_logged++;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_info("conn %llu: pid %d uid %u %s: %s%s", (unsigned long long)c->id,
+	    (int)c->pr.pid, (unsigned)c->pr.uid, c->pr.cgroup, msg,
+	    c->refuse_logged == DISPATCH_LOG_BURST ? " (more on this "
+	    "connection are summed up)" : "");
+}
+
+/* Logs a refusal (see above) and answers it. */
+static void
+dispatch_refuse(struct conn *c, uint64_t rid, int code, const char *msg)
+{
+	dispatch_log(c, code, "lease refused: %s", msg);
 	conn_error(c, rid, code, "%s", msg);
 }
 
@@ -164,6 +182,11 @@ dispatch_lease_limits(struct conn *c, struct tier *t, uint64_t size,
 	unsigned			 n;
 
 	*code = E(LIMIT);
+	if (!c->pr.admin && control_fds_used() >= pmtd->max_fds) {
+		snprintf(msg, len, "the daemon is at its descriptor budget "
+		    "(%u in use); try again later", control_fds_used());
+		return -1;
+	}
 	if (c->nleases >= conf->max_leases_per_conn) {
 		snprintf(msg, len, "this connection holds %u leases "
 		    "(max_leases_per_connection = %u)", c->nleases,
@@ -204,6 +227,28 @@ dispatch_lease_limits(struct conn *c, struct tier *t, uint64_t size,
 	return 0;
 }
 
+/*
+ * Audits and trims every lease of t, at most every DISPATCH_SWEEP_MS: a
+ * client that makes grants fail on purpose must not buy a sweep per
+ * request. Returns 1 when it swept.
+ */
+#define DISPATCH_SWEEP_MS	100
+
+static int
+dispatch_sweep(struct tier *t)
+{
+	struct timespec	ts;
+	uint64_t	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (t->swept_at != 0 && now - t->swept_at < DISPATCH_SWEEP_MS)
+		return 0;
+	t->swept_at = now;
+	lease_audit_tier(t, &pmtd->tiers);
+	return 1;
+}
+
 static void
 dispatch_lease_request(struct conn *c, uint64_t rid,
     const Pmemtier__LeaseRequest *req)
@@ -215,7 +260,7 @@ dispatch_lease_request(struct conn *c, uint64_t rid,
 	char			 msg[768], label[PMTD_LABEL_MAX], a[32], b[32];
 	static uint64_t		 page;
 	uint64_t		 size;
-	int			 code, fd, rc;
+	int			 code, fd, cfd, rc;
 
 	if ((t = tier_find(&pmtd->tiers, req->tier)) == NULL) {
 		dispatch_sanitize(label, sizeof(label), req->tier);
@@ -257,13 +302,20 @@ dispatch_lease_request(struct conn *c, uint64_t rid,
 		dispatch_refuse(c, rid, code, msg);
 		return;
 	}
-	if ((rc = tier_alloc(t, size, &fd)) != 0) {
+	rc = tier_alloc(t, size, &fd);
+	/*
+	 * The filesystem is fuller than the grants say: a client grew its
+	 * lease files, or kept ones that ended. Trim the tier, try again.
+	 */
+	if (rc == -ENOSPC && dispatch_sweep(t))
+		rc = tier_alloc(t, size, &fd);
+	if (rc != 0) {
 		pmtd_fmt_size(size, a, sizeof(a));
 		snprintf(msg, sizeof(msg), "tier %s: cannot make a lease of "
 		    "%s: %s", t->name, a, strerror(-rc));
-		log_warnx("conn %llu: %s", (unsigned long long)c->id, msg);
-		conn_error(c, rid, rc == -ENOSPC ? E(NO_SPACE) : E(INTERNAL),
-		    "%s", msg);
+		code = rc == -ENOSPC ? E(NO_SPACE) : E(INTERNAL);
+		dispatch_log(c, code, "%s", msg);
+		conn_error(c, rid, code, "%s", msg);
 		return;
 	}
 	dispatch_sanitize(label, sizeof(label), req->label);
@@ -282,8 +334,21 @@ dispatch_lease_request(struct conn *c, uint64_t rid,
 	g.tier = t->name;
 	g.size = size;
 	g.numa_node = t->node;
-	/* On failure the connection dies and its leases with it. */
-	conn_send(c, &env, l->fd);
+	if ((cfd = tier_export(t, l->fd)) < 0) {
+		log_warnx("conn %llu: lease %llu: cannot make the client's "
+		    "descriptor: %s", (unsigned long long)c->id,
+		    (unsigned long long)l->id, strerror(-cfd));
+		lease_end(l, &pmtd->tiers);
+		conn_error(c, rid, E(INTERNAL), "cannot hand out the lease: "
+		    "%s", strerror(-cfd));
+		return;
+	}
+	/*
+	 * A grant that cannot be sent kills the connection; the lease then
+	 * stays charged to the process until it exits, like any other.
+	 */
+	conn_send(c, &env, cfd);
+	close(cfd);
 }
 
 static void
@@ -296,9 +361,8 @@ dispatch_lease_release(struct conn *c, uint64_t rid,
 
 	/* Another connection's lease is answered as unknown: no probing. */
 	if (l == NULL || l->conn != c) {
-		log_info("conn %llu: pid %d: release of unknown lease %llu",
-		    (unsigned long long)c->id, (int)c->pr.pid,
-		    (unsigned long long)rel->lease_id);
+		dispatch_log(c, E(UNKNOWN_LEASE), "release of unknown lease "
+		    "%llu", (unsigned long long)rel->lease_id);
 		conn_error(c, rid, E(UNKNOWN_LEASE), "no lease %llu on this "
 		    "connection", (unsigned long long)rel->lease_id);
 		return;
@@ -307,7 +371,7 @@ dispatch_lease_release(struct conn *c, uint64_t rid,
 	r.size = l->size;
 	log_debug("conn %llu: lease %llu released",
 	    (unsigned long long)c->id, (unsigned long long)l->id);
-	lease_destroy(l, &pmtd->tiers);
+	lease_end(l, &pmtd->tiers);
 	dispatch_env(&env, rid);
 	env.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_RELEASED;
 	env.lease_released = &r;
@@ -372,9 +436,7 @@ dispatch_admin(struct conn *c, uint64_t rid, const char *what)
 {
 	if (c->pr.admin)
 		return 1;
-	log_info("conn %llu: pid %d uid %u: %s denied",
-	    (unsigned long long)c->id, (int)c->pr.pid, (unsigned)c->pr.uid,
-	    what);
+	dispatch_log(c, E(DENIED), "%s denied", what);
 	if (pmtd->conf->admin_group[0] != '\0')
 		conn_error(c, rid, E(DENIED), "permission denied: %s needs "
 		    "uid 0 or membership of group %s (you are uid %u)", what,
@@ -422,9 +484,8 @@ dispatch_check(struct conn *c, const struct pmt_wire_packet *pkt,
 
 	if (pkt->nfds > 0 || (pkt->flags & PMT_WIRE_FDS_TRUNCATED)) {
 		c->errors++;
-		log_info("conn %llu: pid %d sent %zu descriptor(s) with %s; "
-		    "closed", (unsigned long long)c->id, (int)c->pr.pid,
-		    pkt->nfds, pmt_wire_body_name(env));
+		dispatch_log(c, E(UNEXPECTED_FD), "sent %zu descriptor(s) "
+		    "with %s; closed", pkt->nfds, pmt_wire_body_name(env));
 		conn_error(c, rid, E(UNEXPECTED_FD), "%s takes no descriptor; "
 		    "the %zu received were closed and the request refused",
 		    pmt_wire_body_name(env), pkt->nfds);
@@ -507,10 +568,20 @@ dispatch_packet(struct conn *c, const struct pmt_wire_packet *pkt)
 {
 	Pmemtier__Envelope	*env;
 
+	/*
+	 * Admin rights are those of the configuration in force: a reload
+	 * that drops the peer's group from admin_group takes them away from
+	 * connections already open.
+	 */
+	if (c->admin_gen != pmtd->conf_gen) {
+		c->pr.admin = peer_is_admin(c->fd, &c->pr, pmtd->have_admin_gid,
+		    pmtd->admin_gid);
+		c->admin_gen = pmtd->conf_gen;
+	}
+
 	if (pkt->flags & PMT_WIRE_TRUNCATED) {
 		c->errors++;
-		log_info("conn %llu: pid %d: oversized packet dropped",
-		    (unsigned long long)c->id, (int)c->pr.pid);
+		dispatch_log(c, E(TOO_LARGE), "oversized packet dropped");
 		conn_error(c, 0, E(TOO_LARGE), "packet larger than %d bytes "
 		    "dropped", PMT_WIRE_MAX_PACKET);
 		return;
@@ -522,8 +593,8 @@ dispatch_packet(struct conn *c, const struct pmt_wire_packet *pkt)
 	if (env == NULL) {
 		arena_reset();
 		c->errors++;
-		log_info("conn %llu: pid %d: undecodable packet of %zu bytes",
-		    (unsigned long long)c->id, (int)c->pr.pid, pkt->len);
+		dispatch_log(c, E(MALFORMED), "undecodable packet of %zu bytes",
+		    pkt->len);
 		conn_error(c, 0, E(MALFORMED), "packet of %zu bytes is not a "
 		    "pmemtier Envelope", pkt->len);
 		return;

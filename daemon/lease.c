@@ -1,5 +1,20 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The lease table, and the daemon's hold on what it granted.
+ *
+ * A client holds a writable descriptor to each lease, so nothing about a
+ * lease may rest on its good will:
+ *  - when a lease ends its storage is freed through the daemon's own fd
+ *    (lease_end: truncate to 0). A kmem memfd is sealed against growth, so
+ *    that is final; a file can be grown again through the client's fd, so
+ *    the daemon keeps watching it as a zombie until no one else has it open;
+ *  - growth of a live lease (ftruncate, fallocate, writes past the end) is
+ *    trimmed back to the grant at every audit, and what could not be
+ *    trimmed is charged: a lease costs max(granted, allocated).
+ */
 #include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +26,21 @@
 #include "tier.h"
 
 #define LEASE_HASH_SIZE	4096
+/* Blocks a filesystem may add for its own metadata before a lease counts
+ * as grown (ext4 extent blocks, xfs btree blocks). */
+#define LEASE_SLACK	(64 * 1024)
+/* Overgrowth warnings logged per audit sweep; the rest are counted. */
+#define LEASE_WARN_BURST	5
 
 LIST_HEAD(lease_chain, lease);
 
 static struct lease_chain	lease_hash[LEASE_HASH_SIZE];
 static struct leases		lease_list = TAILQ_HEAD_INITIALIZER(lease_list);
-static unsigned			lease_n;
+static struct zombies		lease_zombies =
+				    TAILQ_HEAD_INITIALIZER(lease_zombies);
+static unsigned			lease_n, lease_nzombies;
 static uint64_t			lease_next_id;
+static unsigned			lease_warned, lease_unwarned;
 
 void
 lease_table_init(uint64_t seed)
@@ -27,17 +50,23 @@ lease_table_init(uint64_t seed)
 	for (i = 0; i < LEASE_HASH_SIZE; i++)
 		LIST_INIT(&lease_hash[i]);
 	TAILQ_INIT(&lease_list);
-	lease_n = 0;
+	TAILQ_INIT(&lease_zombies);
+	lease_n = lease_nzombies = 0;
 	lease_next_id = seed != 0 ? seed : 1;
 }
+
+static void	zombie_free(struct zombie *, struct tiers *);
 
 void
 lease_table_fini(struct tiers *tiers)
 {
 	struct lease	*l;
+	struct zombie	*z;
 
 	while ((l = TAILQ_FIRST(&lease_list)) != NULL)
-		lease_destroy(l, tiers);
+		lease_drop(l, tiers);
+	while ((z = TAILQ_FIRST(&lease_zombies)) != NULL)
+		zombie_free(z, tiers);
 }
 
 static struct lease_chain *
@@ -56,9 +85,9 @@ lease_create(struct tier *t, struct conn *c, const struct principal *pr,
 		return NULL;
 	l->id = lease_next_id++;
 	l->tier = t;
-	l->conn = c;
 	l->pr = pr;
 	l->size = size;
+	l->charged = size;
 	l->fd = fd;
 	if (label != NULL) {
 		size_t	n = strnlen(label, sizeof(l->label) - 1);
@@ -68,13 +97,12 @@ lease_create(struct tier *t, struct conn *c, const struct principal *pr,
 	LIST_INSERT_HEAD(lease_chain(l->id), l, hash_entry);
 	TAILQ_INSERT_TAIL(&lease_list, l, all_entry);
 	lease_n++;
-	if (c != NULL) {
-		TAILQ_INSERT_TAIL(&c->leases, l, conn_entry);
-		c->nleases++;
-		c->bytes += size;
-	}
+	if (c != NULL)
+		lease_attach_conn(l, c);
 	tier_charge(t, size);
-	quota_charge(pr, t->name, size);
+	quota_charge(l->pr, t->name, size);
+	/* One fstat: physical use is known from the start. */
+	lease_audit(l);
 	return l;
 }
 
@@ -90,21 +118,236 @@ lease_find(uint64_t id)
 }
 
 void
-lease_destroy(struct lease *l, struct tiers *tiers)
+lease_attach_conn(struct lease *l, struct conn *c)
 {
-	LIST_REMOVE(l, hash_entry);
-	TAILQ_REMOVE(&lease_list, l, all_entry);
-	lease_n--;
+	l->conn = c;
+	l->holder = NULL;
+	l->pr = &c->pr;
+	TAILQ_INSERT_TAIL(&c->leases, l, conn_entry);
+	c->nleases++;
+	c->bytes += l->size;
+}
+
+void
+lease_attach_holder(struct lease *l, struct holder *h)
+{
+	l->conn = NULL;
+	l->holder = h;
+	l->pr = &h->pr;
+	TAILQ_INSERT_TAIL(&h->leases, l, conn_entry);
+	h->nleases++;
+	h->bytes += l->size;
+}
+
+void
+lease_detach(struct lease *l)
+{
 	if (l->conn != NULL) {
 		TAILQ_REMOVE(&l->conn->leases, l, conn_entry);
 		l->conn->nleases--;
 		l->conn->bytes -= l->size;
+	} else if (l->holder != NULL) {
+		TAILQ_REMOVE(&l->holder->leases, l, conn_entry);
+		l->holder->nleases--;
+		l->holder->bytes -= l->size;
 	}
-	quota_uncharge(l->pr, l->tier->name, l->size);
+	l->conn = NULL;
+	l->holder = NULL;
+}
+
+/* Takes the lease out of every table and uncharges it; keeps its fd. */
+static void
+lease_unlink(struct lease *l, struct tiers *tiers)
+{
+	LIST_REMOVE(l, hash_entry);
+	TAILQ_REMOVE(&lease_list, l, all_entry);
+	lease_n--;
+	lease_detach(l);
+	quota_uncharge(l->pr, l->tier->name, l->charged);
+	/* Before the uncharge, which frees a removed tier's last lease. */
+	if (l->charged > l->size)
+		tier_adjust(l->tier, -(int64_t)(l->charged - l->size));
+	tier_uncharge(tiers, l->tier, l->size);
+}
+
+void
+lease_drop(struct lease *l, struct tiers *tiers)
+{
+	lease_unlink(l, tiers);
 	if (l->fd >= 0)
 		close(l->fd);
-	tier_uncharge(tiers, l->tier, l->size);
 	free(l);
+}
+
+/*
+ * Is fd the only open file of its inode? A write lease (F_SETLEASE) is
+ * granted only then: another descriptor or a shared mapping of the
+ * client's own open file keeps it refused with EAGAIN. 1 yes, 0 no, -1
+ * when leases cannot be used here (fs.leases-enable = 0, a filesystem
+ * without them): the daemon cannot tell, and lets go.
+ */
+static int
+lease_sole_opener(int fd)
+{
+	if (fcntl(fd, F_SETLEASE, F_WRLCK) == 0) {
+		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
+		return 1;
+	}
+	return errno == EAGAIN || errno == EBUSY ? 0 : -1;
+}
+
+/* Frees every block of the file behind fd beyond keep bytes. */
+static void
+lease_cut(int fd, uint64_t keep, const struct stat *st)
+{
+	uint64_t	blocks = (uint64_t)st->st_blocks * 512;
+
+	if ((uint64_t)st->st_size > keep && ftruncate(fd, (off_t)keep) != 0)
+		log_warn("lease_cut: ftruncate");
+	if (blocks <= keep + (keep == 0 ? 0 : LEASE_SLACK))
+		return;
+	/*
+	 * Blocks past the end (fallocate with FALLOC_FL_KEEP_SIZE): punch
+	 * them, and truncate up and down, which ext4 and xfs need (they
+	 * do not punch past i_size).
+	 */
+	(void)fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+	    (off_t)keep, (off_t)(INT64_MAX - keep));
+	if (ftruncate(fd, (off_t)keep + 1) == 0)
+		(void)ftruncate(fd, (off_t)keep);
+}
+
+/* Logs a lease found grown (ended: after it ended), within a burst. */
+static void
+lease_warn(int ended, uint64_t id, pid_t pid, uid_t uid, uint64_t size,
+    uint64_t st_size, uint64_t blocks)
+{
+	if (lease_warned++ >= LEASE_WARN_BURST) {
+		lease_unwarned++;
+		return;
+	}
+	log_warnx("lease %llu: grown %s by pid %d uid %u: %llu bytes "
+	    "granted, size %llu, %llu bytes allocated; %s",
+	    (unsigned long long)id, ended ? "again after it ended" :
+	    "past its grant", (int)pid, (unsigned)uid,
+	    (unsigned long long)size, (unsigned long long)st_size,
+	    (unsigned long long)blocks, ended ? "truncated" : "trimmed back");
+}
+
+/* Charges the lease what it holds now: max(granted, allocated). */
+static void
+lease_recharge(struct lease *l, uint64_t physical)
+{
+	uint64_t	want = physical > l->size ? physical : l->size;
+	int64_t		delta = (int64_t)(want - l->charged);
+
+	l->physical = physical;
+	if (delta == 0)
+		return;
+	if (delta > 0)
+		quota_charge(l->pr, l->tier->name, (uint64_t)delta);
+	else
+		quota_uncharge(l->pr, l->tier->name, (uint64_t)-delta);
+	tier_adjust(l->tier, delta);
+	l->charged = want;
+}
+
+void
+lease_audit(struct lease *l)
+{
+	struct stat	st;
+	uint64_t	blocks;
+
+	if (l->fd < 0 || fstat(l->fd, &st) != 0)
+		return;
+	blocks = (uint64_t)st.st_blocks * 512;
+	l->overgrown = (uint64_t)st.st_size > l->size ||
+	    blocks > l->size + LEASE_SLACK;
+	if (l->overgrown) {
+		lease_warn(0, l->id, l->pr->pid, l->pr->uid, l->size,
+		    (uint64_t)st.st_size, blocks);
+		lease_cut(l->fd, l->size, &st);
+		if (fstat(l->fd, &st) != 0)
+			return;
+		blocks = (uint64_t)st.st_blocks * 512;
+	}
+	lease_recharge(l, blocks);
+}
+
+/* ---- zombies: revoked files a client may still hold ---- */
+
+static void
+zombie_free(struct zombie *z, struct tiers *tiers)
+{
+	TAILQ_REMOVE(&lease_zombies, z, entry);
+	lease_nzombies--;
+	tier_adjust(z->tier, -(int64_t)z->physical);
+	tier_unref(tiers, z->tier);
+	close(z->fd);
+	free(z);
+}
+
+/*
+ * Trims a zombie and lets it go once nobody else has it open. Returns 1
+ * when it was freed.
+ */
+static int
+zombie_audit(struct zombie *z, struct tiers *tiers)
+{
+	struct stat	st;
+	uint64_t	blocks;
+
+	if (fstat(z->fd, &st) == 0 && (st.st_size > 0 || st.st_blocks > 0)) {
+		lease_warn(1, z->id, z->pid, z->uid, 0,
+		    (uint64_t)st.st_size, (uint64_t)st.st_blocks * 512);
+		lease_cut(z->fd, 0, &st);
+	}
+	if (lease_sole_opener(z->fd) != 0) {
+		zombie_free(z, tiers);
+		return 1;
+	}
+	blocks = fstat(z->fd, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
+	tier_adjust(z->tier, (int64_t)(blocks - z->physical));
+	z->physical = blocks;
+	return 0;
+}
+
+void
+lease_end(struct lease *l, struct tiers *tiers)
+{
+	struct zombie	*z;
+	struct tier	*t = l->tier;
+	int		 fd = l->fd;
+
+	l->fd = -1;
+	/* The lease's storage goes, whatever the client kept. */
+	if (fd >= 0 && ftruncate(fd, 0) != 0)
+		log_warn("lease %llu: revoke: ftruncate",
+		    (unsigned long long)l->id);
+	if (fd < 0 || t->ops->sealed || lease_sole_opener(fd) != 0 ||
+	    (z = calloc(1, sizeof(*z))) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		lease_unlink(l, tiers);
+		free(l);
+		return;
+	}
+	z->id = l->id;
+	z->tier = t;
+	z->fd = fd;
+	z->uid = l->pr->uid;
+	z->pid = l->pr->pid;
+	tier_ref(t);
+	TAILQ_INSERT_TAIL(&lease_zombies, z, entry);
+	lease_nzombies++;
+	lease_unlink(l, tiers);
+	free(l);
+}
+
+int
+lease_let_go(struct lease *l)
+{
+	return l->fd >= 0 && lease_sole_opener(l->fd) == 1;
 }
 
 struct leases *
@@ -119,38 +362,50 @@ lease_count(void)
 	return lease_n;
 }
 
-void
-lease_audit(struct lease *l)
+unsigned
+lease_zombie_count(void)
 {
-	struct stat	st;
-	uint64_t	blocks;
-	int		over;
+	return lease_nzombies;
+}
 
-	if (l->fd < 0 || fstat(l->fd, &st) != 0)
-		return;
-	blocks = (uint64_t)st.st_blocks * 512;
-	l->physical = blocks;
-	/*
-	 * A client holds a writable fd to a file lease and could ftruncate
-	 * or write past its end: space the grant never accounted for.
-	 */
-	over = (uint64_t)st.st_size > l->size || blocks > l->size;
-	if (over && !l->overgrown)
-		log_warnx("lease %llu: grown past its grant by pid %d "
-		    "(%s): %llu bytes granted, size %llu, %llu bytes "
-		    "allocated", (unsigned long long)l->id,
-		    (int)l->pr->pid, l->pr->cgroup,
-		    (unsigned long long)l->size,
-		    (unsigned long long)st.st_size,
-		    (unsigned long long)blocks);
-	l->overgrown = over;
+uint64_t
+lease_zombie_physical(const struct tier *t)
+{
+	struct zombie	*z;
+	uint64_t	 sum = 0;
+
+	TAILQ_FOREACH(z, &lease_zombies, entry)
+		if (z->tier == t)
+			sum += z->physical;
+	return sum;
+}
+
+static void
+lease_warn_flush(void)
+{
+	if (lease_unwarned > 0)
+		log_warnx("lease_audit: %u more grown leases trimmed, not "
+		    "logged one by one", lease_unwarned);
+	lease_warned = lease_unwarned = 0;
 }
 
 void
-lease_audit_all(void)
+lease_audit_tier(struct tier *t, struct tiers *tiers)
 {
-	struct lease	*l;
+	struct lease	*l, *lt;
+	struct zombie	*z, *zt;
 
-	TAILQ_FOREACH(l, &lease_list, all_entry)
-		lease_audit(l);
+	TAILQ_FOREACH_SAFE(l, &lease_list, all_entry, lt)
+		if (t == NULL || l->tier == t)
+			lease_audit(l);
+	TAILQ_FOREACH_SAFE(z, &lease_zombies, entry, zt)
+		if (t == NULL || z->tier == t)
+			zombie_audit(z, tiers);
+	lease_warn_flush();
+}
+
+void
+lease_audit_all(struct tiers *tiers)
+{
+	lease_audit_tier(NULL, tiers);
 }

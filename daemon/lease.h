@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The lease table. A lease is (id, tier, size, the daemon's fd) owned by a
- * connection. Ids come from a counter seeded with the start time in
- * microseconds, so they are unique across restarts and a future daemon can
- * re-adopt leases by id without clashing with new ones.
+ * connection, or by its process (holder.c) once the connection closed.
+ * Ids come from a counter seeded with the start time in microseconds, so
+ * they are unique across restarts and a future daemon can re-adopt leases
+ * by id without clashing with new ones.
  */
 #ifndef PMEMTIERD_LEASE_H
 #define PMEMTIERD_LEASE_H
@@ -11,7 +12,7 @@
 #include "pmemtierd.h"
 
 void	lease_table_init(uint64_t seed);
-/* Destroys every lease (closing the daemon's fds). */
+/* Drops every lease and zombie (closing the daemon's fds, no revocation). */
 void	lease_table_fini(struct tiers *);
 /*
  * Enters a new lease: takes fd, charges the tier, the quota buckets and
@@ -21,15 +22,37 @@ void	lease_table_fini(struct tiers *);
 struct lease *lease_create(struct tier *, struct conn *,
 	    const struct principal *, uint64_t size, int fd, const char *label);
 struct lease *lease_find(uint64_t id);
-/* Removes the lease, closes its fd and uncharges everything. */
-void	lease_destroy(struct lease *, struct tiers *);
+/* Moves a lease between its connection and its holder (holder.c). */
+void	lease_attach_conn(struct lease *, struct conn *);
+void	lease_attach_holder(struct lease *, struct holder *);
+void	lease_detach(struct lease *);
+/*
+ * Ends a lease: frees its storage through the daemon's fd (truncate),
+ * uncharges it, and keeps watching the file as a zombie while a client may
+ * still have it open.
+ */
+void	lease_end(struct lease *, struct tiers *);
+/*
+ * Forgets a lease without touching its storage (the daemon stops; the
+ * clients' data must survive for the next daemon).
+ */
+void	lease_drop(struct lease *, struct tiers *);
+/*
+ * Has every client let go of the lease (no fd, no mapping: the daemon's
+ * is the only open file)? 0 when it cannot tell (a memfd: see holder.c).
+ */
+int	lease_let_go(struct lease *);
 struct leases *lease_all(void);
 unsigned lease_count(void);
+unsigned lease_zombie_count(void);
+uint64_t lease_zombie_physical(const struct tier *);
 /*
- * Measures a lease (fstat): physical bytes, and whether the client grew it
- * past its grant. Logs the first time a lease is found overgrown.
+ * Measures a lease (fstat); one grown past its grant is trimmed back
+ * through the daemon's fd and charged max(granted, allocated).
  */
 void	lease_audit(struct lease *);
-void	lease_audit_all(void);
+/* Audits every lease and zombie of t (NULL: of every tier). */
+void	lease_audit_tier(struct tier *, struct tiers *);
+void	lease_audit_all(struct tiers *);
 
 #endif /* PMEMTIERD_LEASE_H */

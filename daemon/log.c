@@ -55,6 +55,9 @@ log_level_parse(const char *name)
 	return -1;
 }
 
+static void log_vwrite(int, const char *, va_list, int)
+	    __attribute__((format(printf, 2, 0)));
+
 static void
 log_vwrite(int pri, const char *fmt, va_list ap, int with_errno)
 {
@@ -112,6 +115,28 @@ void
 (log_debug)(const char *fmt, ...)
 {
 	LOG_BODY(LOG_DEBUG, 0);
+}
+
+void
+log_limited(struct log_limit *lim, const char *fmt, ...)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	if (lim->at == 0 || ts.tv_sec - lim->at >= LOG_LIMIT_INTERVAL) {
+		if (lim->quiet > 0)
+			log_info("%s: %u more lines not logged in the last "
+			    "%lld s", lim->what, lim->quiet,
+			    (long long)(ts.tv_sec - lim->at));
+		lim->at = ts.tv_sec;
+		lim->n = lim->quiet = 0;
+	}
+	if (lim->n >= LOG_LIMIT_BURST) {
+		lim->quiet++;
+		return;
+	}
+	lim->n++;
+	LOG_BODY(LOG_INFO, 0);
 }
 
 void

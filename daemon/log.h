@@ -33,6 +33,22 @@ extern int	log_threshold;
 	if (log_threshold >= LOG_DEBUG)					\
 		(log_debug)(__VA_ARGS__);				\
 } while (0)
+/*
+ * What an unprivileged peer can make the daemon log, outside a
+ * connection's own limit (dispatch.c): at most LOG_LIMIT_BURST lines per
+ * LOG_LIMIT_INTERVAL seconds per limiter, at info level; the lines held
+ * back are counted in one line when the next interval starts.
+ */
+#define LOG_LIMIT_BURST		20
+#define LOG_LIMIT_INTERVAL	10
+struct log_limit {
+	const char	*what;
+	long long	 at;
+	unsigned	 n;
+	unsigned	 quiet;
+};
+void	log_limited(struct log_limit *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 /* Log at LOG_ERR and exit(1); fatal appends strerror(errno). */
 void	fatal(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));

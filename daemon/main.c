@@ -16,9 +16,11 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
+#include "closer.h"
 #include "config.h"
 #include "conn.h"
 #include "control.h"
+#include "holder.h"
 #include "lease.h"
 #include "log.h"
 #include "quota.h"
@@ -44,17 +46,33 @@ main_now_us(int clock)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* One fd per lease and per client: use the hard limit, not the soft one. */
+/*
+ * One fd per lease and per client: use the hard limit, not the soft one.
+ * Clients together may use all of it but a reserve (1/16, at least 64):
+ * the daemon's own descriptors (tiers, the loop, discovery) and the
+ * connections of admins, which are accepted past the budget, so that
+ * tierctl gets in when users have taken everything else.
+ */
 static void
 main_raise_nofile(void)
 {
 	struct rlimit	rl;
+	uint64_t	cur = 1024, reserve;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 			log_warn("main: raise RLIMIT_NOFILE");
 	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		cur = rl.rlim_cur;
+	if (cur > UINT32_MAX)
+		cur = UINT32_MAX;
+	reserve = cur / 16 > 64 ? cur / 16 : 64;
+	pmtd->max_fds = cur > 2 * reserve ? (unsigned)(cur - reserve) :
+	    (unsigned)(cur / 2);
+	log_debug("main: descriptor budget for clients %u of %llu",
+	    pmtd->max_fds, (unsigned long long)cur);
 }
 
 static int
@@ -115,6 +133,7 @@ pmtd_reload(char *err, size_t errlen)
 	snprintf(nc->socket, sizeof(nc->socket), "%s", old->socket);
 	snprintf(nc->state_dir, sizeof(nc->state_dir), "%s", old->state_dir);
 	pmtd->conf = nc;
+	pmtd->conf_gen++;	/* connections recheck admin rights */
 	config_free(old);
 	main_apply_level(nc);
 	log_notice("reload: configuration reloaded from %s", pmtd->conf_path);
@@ -147,7 +166,35 @@ main_signal(evutil_socket_t sig, short what, void *arg)
 static void
 main_audit(evutil_socket_t fd, short what, void *arg)
 {
-	lease_audit_all();
+	holder_audit();
+	lease_audit_all(&pmtd->tiers);
+}
+
+/* systemd's watchdog: a loop that stops turning stops the pings. */
+static void
+main_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
+
+static struct event *
+main_watchdog_arm(void)
+{
+	struct event	*ev;
+	struct timeval	 tv;
+	uint64_t	 usec;
+
+	if (sd_watchdog_enabled(0, &usec) <= 0)
+		return NULL;
+	usec /= 2;
+	tv.tv_sec = (time_t)(usec / 1000000);
+	tv.tv_usec = (suseconds_t)(usec % 1000000);
+	ev = event_new(pmtd->base, -1, EV_PERSIST, main_watchdog, NULL);
+	if (ev == NULL || event_add(ev, &tv) != 0)
+		fatalx("main: cannot arm the watchdog timer");
+	log_info("main: systemd watchdog: pinging every %llu ms",
+	    (unsigned long long)(usec / 1000));
+	return ev;
 }
 
 static void
@@ -173,7 +220,10 @@ main_startup(const char *socket, struct event **sigs)
 		fatalx("main: %s", err);
 	TAILQ_INIT(&pmtd->tiers);
 	TAILQ_INIT(&pmtd->conns);
+	TAILQ_INIT(&pmtd->holders);
 	TAILQ_INIT(&pmtd->runtime_rules);
+	if (closer_init() != 0)
+		fatalx("main: cannot start the descriptor closing thread");
 	quota_init();
 	lease_table_init(main_now_us(CLOCK_REALTIME));
 	if (quota_store_load(pmtd->conf->state_dir, &pmtd->runtime_rules, err,
@@ -209,13 +259,14 @@ main_shutdown(void)
 	quota_fini();
 	config_free(pmtd->conf);
 	event_base_free(pmtd->base);
+	closer_fini();
 	log_info("main: stopped");
 }
 
 int
 main(int argc, char *argv[])
 {
-	struct event	*sigs[3], *audit;
+	struct event	*sigs[3], *audit, *watchdog;
 	struct timeval	 tv;
 	char		 err[1024];
 	int		 ch, check = 0, i;
@@ -258,6 +309,7 @@ main(int argc, char *argv[])
 	if (audit == NULL ||
 	    (tv.tv_sec > 0 && event_add(audit, &tv) != 0))
 		fatalx("main: cannot arm the audit timer");
+	watchdog = main_watchdog_arm();
 
 	log_info("main: pmemtierd %s ready on %s", PMEMTIER_VERSION,
 	    control_path());
@@ -267,6 +319,8 @@ main(int argc, char *argv[])
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	event_free(audit);
+	if (watchdog != NULL)
+		event_free(watchdog);
 	main_shutdown();
 	return 0;
 }

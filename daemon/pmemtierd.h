@@ -27,7 +27,8 @@
 #endif
 
 #define PMTD_NAME_MAX		64
-#define PMTD_CGROUP_MAX		512
+/* The kernel's own bound on a cgroup path (PATH_MAX), plus its NUL. */
+#define PMTD_CGROUP_MAX		4096
 #define PMTD_LABEL_MAX		64
 
 /* ---- configuration (config.c) ---- */
@@ -116,8 +117,11 @@ struct principal {
 	uid_t		 uid;
 	gid_t		 gid;
 	pid_t		 pid;
-	int		 pidfd;		/* -1 when the kernel has no SO_PEERPIDFD */
-	int		 admin;
+	int		 pidfd;		/* open only while identifying */
+	int		 admin;		/* as of the configuration in force */
+	uint64_t	 start;		/* process start time (ticks since boot) */
+	/* The default rule's bucket: cgroup[0, dflt_len), or the uid if 0. */
+	size_t		 dflt_len;
 	char		 cgroup[PMTD_CGROUP_MAX];
 	char		 comm[32];
 };
@@ -132,6 +136,11 @@ struct tier;
  */
 struct tier_ops {
 	const char	*name;
+	/*
+	 * Set when a client cannot grow the object it is handed (a memfd
+	 * sealed with F_SEAL_GROW): truncating it ends it for good.
+	 */
+	int		 sealed;
 	/* Prepares the tier (private directory, node check). 0 or -errno. */
 	int		(*open)(struct tier *);
 	void		(*close)(struct tier *);
@@ -150,8 +159,10 @@ struct tier {
 	int			 dax;
 	int			 node;
 	uint64_t		 capacity;
-	uint64_t		 granted;
+	uint64_t		 granted;	/* charged: max(grant, blocks) */
 	unsigned		 nleases;
+	unsigned		 nzombies;	/* revoked, maybe still open */
+	uint64_t		 swept_at;	/* last ENOSPC sweep (ms) */
 	int			 is_default;
 	int			 removed;	/* gone from config, leases remain */
 };
@@ -160,22 +171,64 @@ TAILQ_HEAD(tiers, tier);
 /* ---- leases (lease.c) ---- */
 
 struct conn;
+struct holder;
 
+/*
+ * A lease belongs to a connection while one is open, and to the holder
+ * (its process) once that connection closed with the process alive: a
+ * lease ends only on LeaseRelease or when its process has exited.
+ */
 struct lease {
 	uint64_t		 id;
 	struct tier		*tier;
-	struct conn		*conn;
-	const struct principal	*pr;
-	uint64_t		 size;
+	struct conn		*conn;		/* NULL while held by holder */
+	struct holder		*holder;	/* NULL while conn is set */
+	const struct principal	*pr;		/* conn's or holder's */
+	uint64_t		 size;		/* granted */
+	uint64_t		 charged;	/* max(size, physical) */
 	int			 fd;
 	int			 overgrown;
 	uint64_t		 physical;
 	char			 label[PMTD_LABEL_MAX];
-	TAILQ_ENTRY(lease)	 conn_entry;
+	TAILQ_ENTRY(lease)	 conn_entry;	/* conn's or holder's list */
 	TAILQ_ENTRY(lease)	 all_entry;
 	LIST_ENTRY(lease)	 hash_entry;
 };
 TAILQ_HEAD(leases, lease);
+
+/*
+ * A revoked file lease: its blocks were freed through the daemon's fd,
+ * but the client may still hold its own descriptor (or a mapping) and
+ * could grow the file again. The daemon keeps its fd, trims the file at
+ * every audit, and lets go once no other open file refers to it.
+ */
+struct zombie {
+	TAILQ_ENTRY(zombie)	 entry;
+	uint64_t		 id;
+	struct tier		*tier;
+	int			 fd;
+	uid_t			 uid;
+	pid_t			 pid;
+	uint64_t		 physical;
+};
+TAILQ_HEAD(zombies, zombie);
+
+/*
+ * The leases of a process whose connections all closed while it lives
+ * (holder.c): still charged to its principal, ended when the process
+ * exits (its pidfd polls readable) or handed back to the process's next
+ * connection.
+ */
+struct holder {
+	TAILQ_ENTRY(holder)	 entry;
+	struct principal	 pr;
+	struct leases		 leases;
+	unsigned		 nleases;
+	uint64_t		 bytes;
+	int			 pidfd;
+	struct event		*ev;
+};
+TAILQ_HEAD(holders, holder);
 
 /* ---- connections (conn.c) ---- */
 
@@ -221,6 +274,7 @@ struct conn {
 	time_t			 queried_at;
 	unsigned		 errors;
 	int			 dead;		/* send failed: close after this packet */
+	unsigned		 admin_gen;	/* pr.admin is for this conf_gen */
 	/* Refusal logging (dispatch_refuse): window start, lines, quiet. */
 	time_t			 refuse_at;
 	unsigned		 refuse_logged;
@@ -247,7 +301,10 @@ struct pmtd {
 	struct tiers		 tiers;
 	struct conns		 conns;
 	unsigned		 nconns;
+	struct holders		 holders;
 	struct quota_rules	 runtime_rules;
+	unsigned		 conf_gen;	/* bumped by every reload */
+	unsigned		 max_fds;	/* budget from RLIMIT_NOFILE */
 	int			 have_admin_gid;
 	gid_t			 admin_gid;
 };

@@ -194,9 +194,9 @@ quota_account(const struct principal *pr, const char *tier, int64_t delta)
 	for (;;) {
 		quota_key_cgroup(key, sizeof(key), tier, cg);
 		quota_add(key, delta);
-		if (strcmp(cg, "/") == 0)
+		/* peer.c admits only absolute paths; stop on anything else. */
+		if (strcmp(cg, "/") == 0 || (slash = strrchr(cg, '/')) == NULL)
 			break;
-		slash = strrchr(cg, '/');
 		if (slash == cg)
 			slash[1] = '\0';
 		else
@@ -271,9 +271,8 @@ quota_cgroup_match(const char *pattern, const char *path, char *out,
 			quota_copy(out, outlen, cg);
 			return 1;
 		}
-		if (strcmp(cg, "/") == 0)
+		if (strcmp(cg, "/") == 0 || (slash = strrchr(cg, '/')) == NULL)
 			return 0;
-		slash = strrchr(cg, '/');
 		if (slash == cg)
 			slash[1] = '\0';
 		else
@@ -375,7 +374,19 @@ quota_match(const struct quota_rules *config, const struct quota_rules *runtime,
 		m->used = quota_usage_cgroup(tier, m->bucket);
 		break;
 	case QUOTA_SEL_DEFAULT:
-		quota_copy(m->bucket, sizeof(m->bucket), pr->cgroup);
+		/*
+		 * Not the leaf: a user who may make sub-cgroups would get one
+		 * default quota per cgroup it makes. peer.c names the nearest
+		 * cgroup the user does not own, or the uid.
+		 */
+		if (pr->dflt_len == 0 || pr->dflt_len >= sizeof(m->bucket)) {
+			snprintf(m->bucket, sizeof(m->bucket), "uid %u",
+			    (unsigned)pr->uid);
+			m->used = quota_usage_uid(tier, pr->uid);
+			break;
+		}
+		memcpy(m->bucket, pr->cgroup, pr->dflt_len);
+		m->bucket[pr->dflt_len] = '\0';
 		m->used = quota_usage_cgroup(tier, m->bucket);
 		break;
 	case QUOTA_SEL_UID:

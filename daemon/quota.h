@@ -11,8 +11,10 @@
  * its ancestors, so a container's nested cgroups share its quota.
  *
  * Buckets: a cgroup rule accounts per matched cgroup (each container its
- * own bucket, sub-cgroups included), the default rule per the peer's
- * cgroup, a uid rule per uid, a gid rule per (primary) gid. No rule means
+ * own bucket, sub-cgroups included), the default rule per the nearest
+ * cgroup (the peer's or an ancestor) that the peer's uid does not own, or
+ * per uid when cgroup ownership cannot be read (struct principal
+ * dflt_len), a uid rule per uid, a gid rule per (primary) gid. No rule means
  * no limit but the tier's capacity.
  */
 #ifndef PMEMTIERD_QUOTA_H

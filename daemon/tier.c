@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,10 +126,10 @@ tier_apply(struct tiers *tiers, struct pmtd_config *conf, char *err,
 		if (t != NULL && strcmp(t->ops->name, tc->backend) == 0 &&
 		    strcmp(t->path, tc->path) == 0 && t->node == tc->node)
 			continue;
-		if (t != NULL && t->nleases > 0) {
+		if (t != NULL && t->nleases + t->nzombies > 0) {
 			snprintf(err, errlen, "tier %s: backend, path or node "
 			    "changed while it holds %u leases", tc->name,
-			    t->nleases);
+			    t->nleases + t->nzombies);
 			goto fail;
 		}
 		if (tier_add(&added, tc, err, errlen) != 0)
@@ -141,7 +142,7 @@ tier_apply(struct tiers *tiers, struct pmtd_config *conf, char *err,
 			if (strcmp(tc->name, t->name) == 0)
 				break;
 		if (tc == NULL || tier_lookup(&added, t->name) != NULL) {
-			if (t->nleases == 0)
+			if (t->nleases + t->nzombies == 0)
 				tier_free(tiers, t);
 			else {
 				t->removed = 1;
@@ -181,6 +182,56 @@ tier_alloc(struct tier *t, uint64_t size, int *fdp)
 	return t->ops->alloc(t, size, fdp);
 }
 
+int
+tier_export(struct tier *t, int fd)
+{
+	char	path[64];
+	int	cfd;
+
+	/*
+	 * A sealed object cannot outgrow what the daemon truncates, so the
+	 * client may share the daemon's open file. A file gets an open file
+	 * of its own: the daemon can then tell (F_SETLEASE) when the client
+	 * no longer holds it.
+	 */
+	if (t->ops->sealed) {
+		cfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		return cfd < 0 ? -errno : cfd;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if ((cfd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		return -errno;
+	return cfd;
+}
+
+static void
+tier_maybe_free(struct tiers *tiers, struct tier *t)
+{
+	if (t->removed && t->nleases + t->nzombies == 0 && tiers != NULL) {
+		log_info("tier %s: last lease gone, tier removed", t->name);
+		tier_free(tiers, t);
+	}
+}
+
+void
+tier_adjust(struct tier *t, int64_t delta)
+{
+	t->granted += (uint64_t)delta;
+}
+
+void
+tier_ref(struct tier *t)
+{
+	t->nzombies++;
+}
+
+void
+tier_unref(struct tiers *tiers, struct tier *t)
+{
+	t->nzombies--;
+	tier_maybe_free(tiers, t);
+}
+
 void
 tier_charge(struct tier *t, uint64_t size)
 {
@@ -193,8 +244,5 @@ tier_uncharge(struct tiers *tiers, struct tier *t, uint64_t size)
 {
 	t->granted -= size;
 	t->nleases--;
-	if (t->removed && t->nleases == 0 && tiers != NULL) {
-		log_info("tier %s: last lease gone, tier removed", t->name);
-		tier_free(tiers, t);
-	}
+	tier_maybe_free(tiers, t);
 }

@@ -33,8 +33,18 @@ void	tier_free(struct tiers *, struct tier *);
 void	tier_close_all(struct tiers *);
 /* Makes the daemon's object for a new lease: 0 or -errno. */
 int	tier_alloc(struct tier *, uint64_t size, int *fdp);
+/*
+ * A descriptor of the lease object behind fd for the client (the caller
+ * closes it once sent): its own open file for a file lease. fd or -errno.
+ */
+int	tier_export(struct tier *, int fd);
 /* Called by the lease table as leases come and go. */
 void	tier_charge(struct tier *, uint64_t size);
 void	tier_uncharge(struct tiers *, struct tier *, uint64_t size);
+/* Charges growth beyond a grant (delta < 0 gives it back). */
+void	tier_adjust(struct tier *, int64_t delta);
+/* Zombies (revoked files still open elsewhere) keep their tier. */
+void	tier_ref(struct tier *);
+void	tier_unref(struct tiers *, struct tier *);
 
 #endif /* PMEMTIERD_TIER_H */

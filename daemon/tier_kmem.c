@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The kmem backend: a lease is a memfd, sized, whose shared memory policy
- * binds its pages to the tier's NUMA node, then sealed against growing and
- * shrinking. The policy is set with mbind() on a short-lived mapping in the
+ * binds its pages to the tier's NUMA node, then sealed against growing
+ * (the daemon keeps the right to truncate it). The policy is set with mbind() on a short-lived mapping in the
  * daemon: for shmem the policy belongs to the object, so every process that
  * maps the fd later allocates on the node.
  */
@@ -77,8 +77,12 @@ tier_kmem_alloc(struct tier *t, uint64_t size, int *fdp)
 	}
 	if ((rc = tier_kmem_bind(t, fd, size)) != 0)
 		goto fail;
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK |
-	    F_SEAL_SEAL) != 0) {
+	/*
+	 * Sealed against growth, not shrinking: the daemon truncates the
+	 * memfd to 0 when the lease ends, which frees its pages in every
+	 * process that kept it, and nobody can make it grow again.
+	 */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SEAL) != 0) {
 		rc = -errno;
 		goto fail;
 	}
@@ -91,6 +95,7 @@ fail:
 
 const struct tier_ops tier_kmem_ops = {
 	.name = "kmem",
+	.sealed = 1,
 	.open = tier_kmem_open,
 	.close = tier_kmem_close,
 	.alloc = tier_kmem_alloc,

@@ -37,12 +37,12 @@ flood=$!
 wait "$flood"
 expect_eq "refusals the client saw" \
     "$(grep -c '^refused ERROR_NO_SPACE' "$PMT_DIR/flood.out")" 200
-wait_log "pid $flood .*more lease refusals" ||
+wait_log "pid $flood .*more lines not logged" ||
     pmt_fail "no summary line for pid $flood after it closed"
 expect_eq "refusals logged in full" "$(count "pid $flood .*lease refused")" 5
-expect_eq "summary lines" "$(count "pid $flood .*more lease refusals")" 1
+expect_eq "summary lines" "$(count "pid $flood .*more lines not logged")" 1
 expect_match "the summary counts the rest" "$(cat "$LOG")" \
-    "pid $flood .*: 195 more lease refusals not logged in the last [0-9]+ s \\(last: ERROR_NO_SPACE\\)\$"
+    "pid $flood .*: 195 more lines not logged in the last [0-9]+ s \\(last: ERROR_NO_SPACE\\)\$"
 expect_match "the first refusal says why" "$(cat "$LOG")" \
     "pid $flood .*lease refused: lease of 2 GiB is larger than tier pmem's whole capacity"
 
@@ -52,7 +52,7 @@ few=$!
 wait "$few"
 sleep 0.5
 expect_eq "3 refusals, all logged" "$(count "pid $few .*lease refused")" 3
-expect_eq "no summary for 3 refusals" "$(count "pid $few .*more lease refusals")" 0
+expect_eq "no summary for 3 refusals" "$(count "pid $few .*more lines not logged")" 0
 
 pmt_note "one summary per interval while refusals go on"
 # 11 refusals, 11 s of quiet, then one more: the summary of the first
@@ -63,12 +63,12 @@ slow=$!
 sleep 5
 expect_eq "logged before the pause" "$(count "pid $slow .*lease refused")" 5
 expect_eq "no summary during the pause" \
-    "$(count "pid $slow .*more lease refusals")" 0
+    "$(count "pid $slow .*more lines not logged")" 0
 wait "$slow"
-wait_log "pid $slow .*: 1 more lease refusals" ||
+wait_log "pid $slow .*: 1 more lines not logged" ||
     pmt_fail "no summary at close for pid $slow"
 expect_eq "summary lines for pid $slow" \
-    "$(count "pid $slow .*more lease refusals")" 2
+    "$(count "pid $slow .*more lines not logged")" 2
 expect_match "first interval's summary" "$(cat "$LOG")" \
-    "pid $slow .*: 6 more lease refusals not logged in the last 1[0-9] s"
+    "pid $slow .*: 6 more lines not logged in the last 1[0-9] s"
 expect_eq "still 5 lines in full" "$(count "pid $slow .*lease refused")" 5

@@ -232,9 +232,12 @@ test_cgroup_parse(void **state)
 	assert_int_equal(peer_cgroup_parse("1:name=systemd:/x\n", cg,
 	    sizeof(cg)), -1);
 	assert_int_equal(peer_cgroup_parse("0::\n", cg, sizeof(cg)), -1);
+	/* Not absolute: refused, never taken as a path to walk. */
+	assert_int_equal(peer_cgroup_parse("0::x\n", cg, sizeof(cg)), -1);
+	/* Too long for the buffer: its own refusal, never truncated. */
 	assert_int_equal(peer_cgroup_parse("0::/a-path-far-too-long-for-"
 	    "the-buffer-we-give-it-here-0123456789012345678901234567890",
-	    cg, sizeof(cg)), -1);
+	    cg, sizeof(cg)), -2);
 }
 
 int

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Integration: leases from a real pmemtierd. The granted fd maps, has the
- * requested size and is writable; release and disconnect give everything
- * back (tier accounting, blocks, fds in the daemon and in the test).
+ * requested size and is writable; release and the client's exit give
+ * everything back (tier accounting, blocks, fds in the daemon and in the
+ * test), a mere disconnect does not.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -83,8 +84,8 @@ test_file_lease(void **state)
 	assert_int_equal(tc_tier(s, "pmem", &free1, NULL, NULL), 0);
 	assert_int_equal(free1, free0 - size);
 
-	assert_int_equal(tc_release(s, id), 0);
 	close(fd);
+	assert_int_equal(tc_release(s, id), 0);
 	assert_int_equal(tc_tier(s, "pmem", &free2, NULL, NULL), 0);
 	assert_int_equal(free2, free0);
 	/* The private directory holds no name: O_TMPFILE. */
@@ -111,7 +112,10 @@ test_kmem_lease(void **state)
 	check_mapping(fd, size);
 	seals = fcntl(fd, F_GET_SEALS);
 	assert_true(seals & F_SEAL_GROW);
-	assert_true(seals & F_SEAL_SHRINK);
+	/* Sealed for good; not against shrinking, which revocation uses. */
+	assert_true(seals & F_SEAL_SEAL);
+	assert_false(seals & F_SEAL_SHRINK);
+	assert_int_not_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), 0);
 	/* Sealed: the client cannot grow it. */
 	assert_int_not_equal(ftruncate(fd, (off_t)(4 * MiB)), 0);
 	close(fd);
@@ -145,33 +149,67 @@ test_release_frees_blocks(void **state)
 	close(s);
 }
 
-/* Closing the connection releases every lease it holds. */
-static void
-test_disconnect_releases(void **state)
+/* Polls the pmem tier's free bytes until they are want (5 s at most). */
+static uint64_t
+wait_free(int s, uint64_t want)
 {
-	uint64_t	free0, free1;
-	int		s, s2, fd, i;
+	uint64_t	got = 0;
+	int		i;
 
-	s2 = tc_open(d.socket);
-	assert_true(s2 >= 0);
-	assert_int_equal(tc_tier(s2, "pmem", &free0, NULL, NULL), 0);
-	s = tc_open(d.socket);
-	assert_true(s >= 0);
-	for (i = 0; i < 10; i++) {
-		assert_int_equal(tc_lease(s, "pmem", MiB, NULL, NULL, &fd), 0);
-		close(fd);
-	}
-	assert_int_equal(tc_tier(s2, "pmem", &free1, NULL, NULL), 0);
-	assert_int_equal(free1, free0 - 10 * MiB);
-	close(s);
 	for (i = 0; i < 500; i++) {
-		assert_int_equal(tc_tier(s2, "pmem", &free1, NULL, NULL), 0);
-		if (free1 == free0)
+		assert_int_equal(tc_tier(s, "pmem", &got, NULL, NULL), 0);
+		if (got == want)
 			break;
 		usleep(10000);
 	}
-	assert_int_equal(free1, free0);
-	close(s2);
+	return got;
+}
+
+/*
+ * Closing the connection does not give the leases back while the process
+ * lives (it still has them mapped, or could); its exit does.
+ */
+static void
+test_disconnect_holds_until_exit(void **state)
+{
+	uint64_t	free0, free1;
+	pid_t		pid;
+	int		s, go[2], done[2], status;
+	char		c;
+
+	s = tc_open(d.socket);
+	assert_true(s >= 0);
+	assert_int_equal(tc_tier(s, "pmem", &free0, NULL, NULL), 0);
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(done), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int	cs = tc_open(d.socket), fd, j;
+
+		/* It keeps every fd: it still holds its leases. */
+		for (j = 0; cs >= 0 && j < 10; j++)
+			if (tc_lease(cs, "pmem", MiB, NULL, NULL, &fd) != 0)
+				_exit(1);
+		close(cs);
+		if (write(done[1], "x", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	close(done[1]);
+	close(go[0]);
+	assert_int_equal(read(done[0], &c, 1), 1);
+	/* Long enough for the daemon to see the hang-up. */
+	usleep(300000);
+	assert_int_equal(tc_tier(s, "pmem", &free1, NULL, NULL), 0);
+	assert_int_equal(free1, free0 - 10 * MiB);
+	assert_int_equal(write(go[1], "x", 1), 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(wait_free(s, free0), free0);
+	close(go[1]);
+	close(done[0]);
+	close(s);
 }
 
 /* A client killed with SIGKILL holding leases frees them all. */
@@ -258,7 +296,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_release_frees_blocks,
 		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disconnect_releases,
+		cmocka_unit_test_setup_teardown(test_disconnect_holds_until_exit,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill_frees, setup,
 		    teardown),

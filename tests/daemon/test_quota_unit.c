@@ -98,7 +98,19 @@ test_precedence(void **state)
 	assert_string_equal(b, "gid 100");
 	assert_string_equal(match(who(1001, 101, "/user.slice"), "pmem", b),
 	    "dflt");
-	assert_string_equal(b, "/user.slice");
+	/* The default bucket is not the leaf: with no cgroup above the
+	 * peer's own ones named (dflt_len 0) it is the uid... */
+	assert_string_equal(b, "uid 1001");
+	/* ...otherwise the nearest cgroup the user does not own, so that
+	 * making sub-cgroups gains nothing. */
+	{
+		struct principal	p = who(1001, 101,
+		    "/user.slice/user-1001.slice/a/b/c");
+
+		p.dflt_len = strlen("/user.slice/user-1001.slice");
+		assert_string_equal(match(p, "pmem", b), "dflt");
+		assert_string_equal(b, "/user.slice/user-1001.slice");
+	}
 	/* A rule naming the tier beats "*"; on kmem only "*" applies. */
 	assert_string_equal(match(who(1000, 100, "/"), "kmem", NULL), "uany");
 	/* Nested cgroups belong to the matched container's bucket. */
