@@ -1,0 +1,612 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Integration: quotas that hold against a hostile local user (issue 9).
+ * Each test is one way around a limit that worked before the daemon took
+ * its grants back: the attacker runs as uid 65534, its victim as 65533,
+ * against a real daemon with real file (a small tmpfs) and kmem tiers.
+ */
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tclient.h"
+#include "testd.h"
+
+#define MiB		(1024ULL * 1024)
+#define E(x)		PMEMTIER__ERROR_CODE__ERROR_##x
+#define ATTACKER	65534
+#define VICTIM		65533
+/* The small file tier: a tmpfs of SMALL_FS bytes, SMALL_CAP of it leased. */
+#define SMALL_FS	"64m"
+#define SMALL_CAP	(60 * MiB)
+#define BIG		(40 * MiB)
+
+static struct testd	d;
+static char		small[256];	/* the tmpfs mount point, "" if none */
+static int		fds_before;
+
+/* ---- processes as other users ---- */
+
+/* Forks a child that becomes uid (gid the same) and runs fn(arg). */
+static pid_t
+as_user(uid_t uid, int (*fn)(void *), void *arg)
+{
+	pid_t	pid;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) != 0 || setgid(uid) != 0 ||
+		    setuid(uid) != 0)
+			_exit(120);
+		_exit(fn(arg));
+	}
+	return pid;
+}
+
+/* Waits for pid; its exit code, or 128 + the signal that killed it. */
+static int
+reap(pid_t pid)
+{
+	int	status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/* A pair of pipes to step a child and its parent through a scenario. */
+struct step {
+	int	up[2];		/* child -> parent */
+	int	down[2];	/* parent -> child */
+};
+
+static void
+step_init(struct step *s)
+{
+	assert_int_equal(pipe(s->up), 0);
+	assert_int_equal(pipe(s->down), 0);
+}
+
+/* In the parent once the child runs: its ends are the child's alone, so
+ * that a child that dies is seen (EOF) rather than waited for. */
+static void
+step_forked(struct step *s)
+{
+	close(s->up[1]);
+	close(s->down[0]);
+	s->up[1] = s->down[0] = -1;
+}
+
+static void
+step_fini(struct step *s)
+{
+	int	i;
+
+	for (i = 0; i < 2; i++) {
+		if (s->up[i] >= 0)
+			close(s->up[i]);
+		if (s->down[i] >= 0)
+			close(s->down[i]);
+	}
+}
+
+/*
+ * In the child: tell the parent, then wait for its go, for a minute at
+ * most (a parent whose assertion failed never sends it, and the pipes of
+ * one test leak into the children of the next). 0 on success.
+ */
+static int
+step_child(struct step *s)
+{
+	struct pollfd	pfd = { .fd = s->down[0], .events = POLLIN };
+	char		c = 'x';
+
+	if (write(s->up[1], &c, 1) != 1 || poll(&pfd, 1, 60000) != 1 ||
+	    read(s->down[0], &c, 1) != 1)
+		return -1;
+	return 0;
+}
+
+/* In the parent: wait for the child's word. 0 on success. */
+static int
+step_wait(struct step *s)
+{
+	char	c;
+
+	return read(s->up[0], &c, 1) == 1 ? 0 : -1;
+}
+
+static void
+step_go(struct step *s)
+{
+	if (write(s->down[1], "x", 1) != 1)
+		fail_msg("the child is gone: %s", strerror(errno));
+}
+
+/* ---- SIGBUS probing of a revoked mapping ---- */
+
+static sigjmp_buf	bus_jmp;
+
+static void
+bus_handler(int sig)
+{
+	siglongjmp(bus_jmp, 1);
+}
+
+/* 1 when reading p faults with SIGBUS (its file has no page there). */
+static int
+faults(volatile const char *p)
+{
+	struct sigaction	sa, old;
+	int			bus;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = bus_handler;
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(bus_jmp, 1) == 0) {
+		(void)p[0];
+		bus = 0;
+	} else
+		bus = 1;
+	sigaction(SIGBUS, &old, NULL);
+	return bus;
+}
+
+static uint64_t
+allocated(int fd)
+{
+	struct stat	st;
+
+	if (fstat(fd, &st) != 0)
+		return UINT64_MAX;
+	return (uint64_t)st.st_blocks * 512;
+}
+
+static off_t
+file_size(int fd)
+{
+	struct stat	st;
+
+	return fstat(fd, &st) == 0 ? st.st_size : -1;
+}
+
+/* ---- daemons ---- */
+
+static int
+start(const char *extra)
+{
+	char	ini[4096];
+
+	fds_before = tc_count_fds(0);
+	snprintf(ini, sizeof(ini), "[daemon]\nsocket_mode = 0666\n%s",
+	    extra != NULL ? extra : "");
+	return testd_start(&d, ini);
+}
+
+/* Starts a daemon with a "small" file tier on a fresh 64 MiB tmpfs. */
+static int
+setup_small(void **state)
+{
+	char	ini[1024];
+
+	snprintf(small, sizeof(small), "%s/pmt-enforce.XXXXXX",
+	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(small) == NULL)
+		return -1;
+	if (mount("tmpfs", small, "tmpfs", MS_NOSUID | MS_NODEV,
+	    "size=" SMALL_FS ",mode=0755") != 0) {
+		fprintf(stderr, "test_enforce: cannot mount a tmpfs on %s: "
+		    "%s\n", small, strerror(errno));
+		rmdir(small);
+		small[0] = '\0';
+		return start(NULL);
+	}
+	snprintf(ini, sizeof(ini), "[tier small]\nbackend = file\n"
+	    "path = %s\ncapacity = %llu\n", small,
+	    (unsigned long long)SMALL_CAP);
+	return start(ini);
+}
+
+static int
+teardown(void **state)
+{
+	int	rc = testd_stop(&d);
+
+	if (small[0] != '\0') {
+		umount2(small, MNT_DETACH);
+		rmdir(small);
+		small[0] = '\0';
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(tc_count_fds(0), fds_before);
+	return 0;
+}
+
+static int
+setup_plain(void **state)
+{
+	small[0] = '\0';
+	return start(NULL);
+}
+
+/* The victim gets size bytes of tier and writes every page of them. */
+static int
+victim_lease(void *arg)
+{
+	const char	*tier = arg;
+	uint64_t	 id, size;
+	char		*p;
+	int		 s = tc_open(d.socket), fd, rc;
+
+	if (s < 0)
+		return 10;
+	if ((rc = tc_lease(s, tier, BIG, &id, &size, &fd)) != 0) {
+		fprintf(stderr, "victim: lease of %llu bytes on %s: error "
+		    "%d\n", (unsigned long long)BIG, tier, rc);
+		return 11;
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return 12;
+	/* A SIGBUS here (no space behind the lease) fails the test. */
+	memset(p, 0x5a, size);
+	munmap(p, size);
+	close(fd);
+	return tc_release(s, id) == 0 ? 0 : 13;
+}
+
+/* ---- 1. keep the fd (and the mapping) after release ---- */
+
+struct keep {
+	const char	*tier;
+	struct step	 st;
+};
+
+static int
+attacker_keeps(void *arg)
+{
+	struct keep	*k = arg;
+	uint64_t	 id, size;
+	char		*p;
+	int		 s = tc_open(d.socket), fd;
+
+	if (s < 0 || tc_lease(s, k->tier, BIG, &id, &size, &fd) != 0)
+		return 20;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return 21;
+	memset(p, 1, size);
+	if (tc_release(s, id) != 0)
+		return 22;
+	/* The storage went with the release, fd and mapping or not. */
+	if (file_size(fd) != 0 || allocated(fd) != 0) {
+		fprintf(stderr, "attacker: after release: size %lld, %llu "
+		    "bytes allocated\n", (long long)file_size(fd),
+		    (unsigned long long)allocated(fd));
+		return 23;
+	}
+	if (!faults(p))
+		return 24;
+	/* Grow it back through the kept fd: a file allows it... */
+	if (ftruncate(fd, (off_t)size) == 0) {
+		if (posix_fallocate(fd, 0, (off_t)size) != 0)
+			return 25;
+		memset(p, 2, size);
+	} else if (errno != EPERM)	/* ...a sealed memfd does not */
+		return 26;
+	if (step_child(&k->st) != 0)
+		return 27;
+	/* The daemon truncated it again to make room for the victim. */
+	if (file_size(fd) != 0 || allocated(fd) != 0) {
+		fprintf(stderr, "attacker: after the victim's grant: size "
+		    "%lld, %llu bytes allocated\n", (long long)file_size(fd),
+		    (unsigned long long)allocated(fd));
+		return 28;
+	}
+	munmap(p, size);
+	close(fd);
+	close(s);
+	return 0;
+}
+
+static void
+keep_after_release(const char *tier)
+{
+	struct keep	k = { .tier = tier };
+	pid_t		a;
+
+	step_init(&k.st);
+	a = as_user(ATTACKER, attacker_keeps, &k);
+	step_forked(&k.st);
+	if (step_wait(&k.st) != 0) {
+		step_fini(&k.st);
+		fail_msg("attacker failed before the victim: exit %d",
+		    reap(a));
+	}
+	/* 40 of the 64 MiB are the attacker's again, on its own fd. */
+	assert_int_equal(reap(as_user(VICTIM, victim_lease, (void *)tier)),
+	    0);
+	step_go(&k.st);
+	assert_int_equal(reap(a), 0);
+	step_fini(&k.st);
+}
+
+static void
+test_keep_fd_after_release_file(void **state)
+{
+	if (small[0] == '\0')
+		skip();
+	keep_after_release("small");
+}
+
+static void
+test_keep_fd_after_release_kmem(void **state)
+{
+	keep_after_release("kmem");
+}
+
+/* ---- 2. grow a lease past its grant ---- */
+
+static int
+attacker_grows(void *arg)
+{
+	struct step	*st = arg;
+	uint64_t	 id, size;
+	int		 s = tc_open(d.socket), fd;
+
+	if (s < 0 || tc_lease(s, "small", 4096, &id, &size, &fd) != 0)
+		return 30;
+	/* 4 KiB granted; 40 MiB taken on disk. */
+	if (posix_fallocate(fd, 0, (off_t)BIG) != 0)
+		return 31;
+	if (step_child(st) != 0)
+		return 32;
+	/* Trimmed back to its grant to make room for the victim. */
+	if (file_size(fd) != (off_t)size || allocated(fd) > size + 65536) {
+		fprintf(stderr, "attacker: grown lease after the victim's "
+		    "grant: size %lld, %llu bytes allocated\n",
+		    (long long)file_size(fd),
+		    (unsigned long long)allocated(fd));
+		return 33;
+	}
+	close(fd);
+	return tc_release(s, id) == 0 ? 0 : 34;
+}
+
+static void
+test_grow_lease(void **state)
+{
+	struct step	st;
+	pid_t		a;
+
+	if (small[0] == '\0')
+		skip();
+	step_init(&st);
+	a = as_user(ATTACKER, attacker_grows, &st);
+	step_forked(&st);
+	if (step_wait(&st) != 0) {
+		step_fini(&st);
+		fail_msg("attacker failed before the victim: exit %d",
+		    reap(a));
+	}
+	assert_int_equal(reap(as_user(VICTIM, victim_lease, "small")), 0);
+	step_go(&st);
+	assert_int_equal(reap(a), 0);
+	step_fini(&st);
+}
+
+/* ---- 3. hang up to shed the charge, keep the memory ---- */
+
+static int
+attacker_hangs_up(void *arg)
+{
+	struct step	*st = arg;
+	uint64_t	 size;
+	char		*p;
+	int		 s = tc_open(d.socket), fd, rc;
+
+	if (s < 0 || tc_lease(s, "pmem", 16 * MiB, NULL, &size, &fd) != 0)
+		return 40;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return 41;
+	close(fd);
+	close(s);
+	/* A new connection, same process: the quota is still used up. */
+	if ((s = tc_open(d.socket)) < 0)
+		return 42;
+	rc = tc_lease(s, "pmem", 16 * MiB, NULL, NULL, NULL);
+	if (rc != E(QUOTA)) {
+		fprintf(stderr, "attacker: second 16 MiB after hanging up: "
+		    "error %d, want ERROR_QUOTA\n", rc);
+		return 43;
+	}
+	/* Its memory is still there: a dropped connection is not a crash. */
+	memset(p, 3, size);
+	close(s);
+	if (step_child(st) != 0)
+		return 44;
+	munmap(p, size);
+	return 0;
+}
+
+static void
+test_disconnect_keeps_charge(void **state)
+{
+	struct step	st;
+	uint64_t	granted;
+	pid_t		a;
+	int		s, i;
+
+	step_init(&st);
+	a = as_user(ATTACKER, attacker_hangs_up, &st);
+	step_forked(&st);
+	if (step_wait(&st) != 0) {
+		step_fini(&st);
+		fail_msg("attacker failed: exit %d", reap(a));
+	}
+	s = tc_open(d.socket);
+	assert_true(s >= 0);
+	assert_int_equal(tc_tier(s, "pmem", NULL, &granted, NULL), 0);
+	assert_int_equal(granted, 16 * MiB);
+	step_go(&st);
+	assert_int_equal(reap(a), 0);
+	/* Its exit ends the lease. */
+	for (i = 0; i < 500 && granted != 0; i++) {
+		usleep(10000);
+		assert_int_equal(tc_tier(s, "pmem", NULL, &granted, NULL), 0);
+	}
+	assert_int_equal(granted, 0);
+	close(s);
+	step_fini(&st);
+}
+
+static int
+setup_quota16(void **state)
+{
+	small[0] = '\0';
+	return start("[quota nobody]\nuid = 65534\ntier = *\nlimit = 16M\n");
+}
+
+/* ---- 4. one packet that hangs the loop: a lingering socket ---- */
+
+static int
+attacker_lingers(void *arg)
+{
+	struct step		*st = arg;
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+	uint8_t			buf[512], junk[65536];
+	Pmemtier__Envelope	env = PMEMTIER__ENVELOPE__INIT;
+	Pmemtier__TierList	tl = PMEMTIER__TIER_LIST__INIT;
+	struct linger		lg = { .l_onoff = 1, .l_linger = 120 };
+	int			l, t, s, n = 0;
+
+	/* A TCP peer that never reads: data stays unsent. */
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (l < 0 || bind(l, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+	    listen(l, 1) != 0 ||
+	    getsockname(l, (struct sockaddr *)&sin, &len) != 0)
+		return 50;
+	t = socket(AF_INET, SOCK_STREAM, 0);
+	if (t < 0 || connect(t, (struct sockaddr *)&sin, sizeof(sin)) != 0)
+		return 51;
+	fcntl(t, F_SETFL, O_NONBLOCK);
+	memset(junk, 0, sizeof(junk));
+	while (send(t, junk, sizeof(junk), MSG_NOSIGNAL) > 0 && n++ < 1000)
+		;
+	if (setsockopt(t, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) != 0)
+		return 52;
+	if ((s = tc_open(d.socket)) < 0)
+		return 53;
+	env.version = 1;
+	env.request_id = 9;
+	env.body_case = PMEMTIER__ENVELOPE__BODY_TIER_LIST;
+	env.tier_list = &tl;
+	len = (socklen_t)pmemtier__envelope__pack(&env, buf);
+	/* The daemon's copy is the last once this one is closed. */
+	(void)tc_send_raw(s, buf, len, t);
+	close(t);
+	close(s);
+	/* The listener stays: closing it would reset the connection. */
+	if (step_child(st) != 0)
+		return 54;
+	close(l);
+	return 0;
+}
+
+static void
+test_lingering_fd(void **state)
+{
+	Pmemtier__Envelope	*r;
+	struct step		 st;
+	pid_t			 a;
+	int			 s;
+
+	step_init(&st);
+	a = as_user(ATTACKER, attacker_lingers, &st);
+	step_forked(&st);
+	if (step_wait(&st) != 0) {
+		step_fini(&st);
+		fail_msg("attacker failed: exit %d", reap(a));
+	}
+	/* Time for the daemon to take the packet (and, before, hang). */
+	usleep(200000);
+	/* root's request is answered at once, not after the linger time. */
+	s = tc_connect(d.socket);
+	assert_true(s >= 0);
+	r = tc_hello(s, 1, 1);
+	assert_non_null(r);
+	assert_int_equal(r->body_case, PMEMTIER__ENVELOPE__BODY_WELCOME);
+	tc_free(r);
+	assert_int_equal(tc_tier(s, "pmem", NULL, NULL, NULL), 0);
+	close(s);
+	step_go(&st);
+	assert_int_equal(reap(a), 0);
+	step_fini(&st);
+}
+
+/* The daemon takes peers' fds (as kernels before 6.16 make it). */
+static int
+setup_accept_fds(void **state)
+{
+	int	rc;
+
+	small[0] = '\0';
+	setenv("PMEMTIERD_TEST_ACCEPT_FDS", "1", 1);
+	rc = start(NULL);
+	unsetenv("PMEMTIERD_TEST_ACCEPT_FDS");
+	return rc;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_keep_fd_after_release_file, setup_small, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_keep_fd_after_release_kmem, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_grow_lease, setup_small,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_disconnect_keeps_charge,
+		    setup_quota16, teardown),
+		cmocka_unit_test_setup_teardown(test_lingering_fd,
+		    setup_accept_fds, teardown),
+	};
+
+	/* A child that died must fail its test, not kill this process. */
+	signal(SIGPIPE, SIG_IGN);
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_enforce: needs root (it runs its "
+		    "attacker and victim as uids %d and %d)\n", ATTACKER,
+		    VICTIM);
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
