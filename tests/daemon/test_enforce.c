@@ -7,7 +7,6 @@
  */
 #include <sys/mman.h>
 #include <sys/mount.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -584,6 +583,597 @@ setup_accept_fds(void **state)
 	return rc;
 }
 
+/* ---- 5. identity: cgroups ---- */
+
+static char	cg_mount[256];		/* the cgroup2 mount, "" if none */
+static char	cg_test[320];		/* our cgroup under it: /pmt-enforce-PID */
+
+/* Finds a cgroup2 mount this process may make cgroups in. */
+static int
+cg_find(void)
+{
+	char	 line[1024], *dash, *p;
+	FILE	*f;
+	int	 i;
+
+	cg_mount[0] = '\0';
+	if ((f = fopen("/proc/self/mountinfo", "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if ((dash = strstr(line, " - cgroup2 ")) == NULL)
+			continue;
+		for (p = line, i = 0; i < 4 && p != NULL; i++)
+			if ((p = strchr(p, ' ')) != NULL)
+				p++;
+		if (p == NULL || p > dash)
+			continue;
+		p[strcspn(p, " ")] = '\0';
+		snprintf(cg_mount, sizeof(cg_mount), "%s", p);
+		break;
+	}
+	fclose(f);
+	if (cg_mount[0] == '\0')
+		return -1;
+	/* Our own cgroup must be the mount's root for the paths to agree. */
+	if ((f = fopen("/proc/self/cgroup", "r")) == NULL)
+		return -1;
+	i = -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strcmp(line, "0::/\n") == 0)
+			i = 0;
+	fclose(f);
+	return i;
+}
+
+/* Writes text to the file at path; 0 or -errno. */
+static int
+put(const char *path, const char *text)
+{
+	int	fd = open(path, O_WRONLY), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, strlen(text)) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* Moves the calling process into the cgroup at mount + rel. */
+static int
+cg_enter(const char *rel)
+{
+	char	path[700];
+
+	snprintf(path, sizeof(path), "%s%s/cgroup.procs", cg_mount, rel);
+	return put(path, "0");
+}
+
+/* Removes a cgroup once its last process is gone (that takes a moment). */
+static void
+cg_remove(const char *rel)
+{
+	char	path[700];
+	int	i;
+
+	snprintf(path, sizeof(path), "%s%s", cg_mount, rel);
+	for (i = 0; i < 200 && rmdir(path) != 0 && errno == EBUSY; i++)
+		usleep(10000);
+}
+
+enum cg_rules { CG_JAIL, CG_DEFAULT };
+
+/*
+ * Starts a daemon once the test's cgroup exists (the tests skip without
+ * one): CG_JAIL limits that cgroup to 1 MiB, CG_DEFAULT gives everyone
+ * a 64M default rule.
+ */
+static int
+cg_start(enum cg_rules rules, int no_peerpidfd)
+{
+	char	path[700], ini[2048];
+	int	rc;
+
+	small[0] = '\0';
+	cg_test[0] = '\0';
+	if (cg_find() != 0)
+		return start(NULL);
+	snprintf(cg_test, sizeof(cg_test), "/pmt-enforce-%d", (int)getpid());
+	snprintf(path, sizeof(path), "%s%s", cg_mount, cg_test);
+	if (mkdir(path, 0755) != 0) {
+		fprintf(stderr, "test_enforce: cannot make a cgroup at %s: "
+		    "%s\n", path, strerror(errno));
+		cg_test[0] = '\0';
+		return start(NULL);
+	}
+	if (rules == CG_JAIL)
+		snprintf(ini, sizeof(ini), "[daemon]\nlog_level = debug\n"
+		    "[quota jail]\ncgroup = %s\ntier = *\nlimit = 1M\n",
+		    cg_test);
+	else
+		snprintf(ini, sizeof(ini), "[quota dflt]\ndefault = yes\n"
+		    "tier = pmem\nlimit = 64M\n");
+	if (no_peerpidfd)
+		setenv("PMEMTIERD_TEST_NO_PEERPIDFD", "1", 1);
+	rc = start(ini);
+	unsetenv("PMEMTIERD_TEST_NO_PEERPIDFD");
+	return rc;
+}
+
+static int
+cg_teardown(void **state)
+{
+	if (cg_test[0] != '\0')
+		cg_remove(cg_test);
+	return teardown(state);
+}
+
+/*
+ * The race: a child connects, asks and exits; its parent reaps it at once,
+ * so that by the time the daemon looks, /proc/PID is gone or (pid reuse)
+ * another process's. Each connection must be refused or charged to the
+ * jail cgroup: the jail's 1 MiB quota refuses every 8 MiB asked.
+ */
+#define RACE_ATTEMPTS	10000
+
+static int
+attacker_races(void *arg)
+{
+	Pmemtier__Envelope	 env = PMEMTIER__ENVELOPE__INIT;
+	Pmemtier__Hello		 h = PMEMTIER__HELLO__INIT;
+	Pmemtier__LeaseRequest	 lr = PMEMTIER__LEASE_REQUEST__INIT;
+	uint8_t			 hello[128], lease[128];
+	size_t			 hlen, llen;
+	pid_t			 pid;
+	int			 i, s, rc;
+
+	h.min_version = h.max_version = 1;
+	env.version = 1;
+	env.request_id = 1;
+	env.body_case = PMEMTIER__ENVELOPE__BODY_HELLO;
+	env.hello = &h;
+	hlen = pmemtier__envelope__pack(&env, hello);
+	lr.tier = "pmem";
+	lr.size = 8 * MiB;
+	env.request_id = 2;
+	env.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_REQUEST;
+	env.lease_request = &lr;
+	llen = pmemtier__envelope__pack(&env, lease);
+	for (i = 0; i < RACE_ATTEMPTS; i++) {
+		if ((pid = fork()) < 0)
+			return 70;
+		if (pid == 0) {
+			if ((s = tc_connect(d.socket)) < 0)
+				_exit(1);
+			(void)tc_send_raw(s, hello, hlen, -1);
+			(void)tc_send_raw(s, lease, llen, -1);
+			_exit(0);
+		}
+		if (waitpid(pid, NULL, 0) != pid)
+			return 71;
+	}
+	/* A proper client of the jail is identified, and refused by it. */
+	if ((s = tc_open(d.socket)) < 0)
+		return 72;
+	rc = tc_lease(s, "pmem", 8 * MiB, NULL, NULL, NULL);
+	close(s);
+	return rc == E(QUOTA) ? 0 : 73;
+}
+
+/* Forks a child that enters cgroup rel as root, then becomes uid. */
+static pid_t
+as_user_in(uid_t uid, const char *rel, int (*fn)(void *), void *arg)
+{
+	pid_t	pid;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (cg_enter(rel) != 0)
+			_exit(121);
+		if (setgroups(0, NULL) != 0 || setgid(uid) != 0 ||
+		    setuid(uid) != 0)
+			_exit(120);
+		_exit(fn(arg));
+	}
+	return pid;
+}
+
+static void
+test_cgroup_race(void **state)
+{
+	char	 path[400], line[4096], want[400];
+	FILE	*f;
+	int	 seen = 0, wrong = 0, granted = 0;
+
+	if (cg_test[0] == '\0')
+		skip();
+	assert_int_equal(reap(as_user_in(ATTACKER, cg_test, attacker_races,
+	    NULL)), 0);
+	/* Every connection identified as the attacker's is the jail's. */
+	snprintf(want, sizeof(want), "uid %d gid %d cgroup %s", ATTACKER,
+	    ATTACKER, cg_test);
+	snprintf(path, sizeof(path), "%s/pmemtierd.log", d.dir);
+	assert_non_null(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char	id[32];
+
+		snprintf(id, sizeof(id), "uid %d gid", ATTACKER);
+		if (strstr(line, " granted: ") != NULL)
+			granted++;
+		if (strstr(line, id) == NULL || strstr(line, " cgroup ") == NULL)
+			continue;
+		seen++;
+		if (strstr(line, want) == NULL) {
+			if (wrong++ < 5)
+				fprintf(stderr, "escaped: %s", line);
+		}
+	}
+	fclose(f);
+	print_message("%d of %d attempts identified, %d escaped, %d "
+	    "granted\n", seen, RACE_ATTEMPTS + 1, wrong, granted);
+	assert_true(seen >= 1);
+	assert_int_equal(wrong, 0);
+	assert_int_equal(granted, 0);
+}
+
+static int
+setup_race(void **state)
+{
+	return cg_start(CG_JAIL, 0);
+}
+
+static int
+setup_race_fallback(void **state)
+{
+	return cg_start(CG_JAIL, 1);
+}
+
+/* ---- 6. sub-cgroups do not multiply the default rule ---- */
+
+#define SUBS	6
+
+struct subs {
+	struct step	st;
+	int		stop[2];	/* closed when the children may go */
+};
+
+/* In a sub-cgroup it made itself: asks for half the default quota. */
+static int
+sub_child(struct subs *x, int n, int report)
+{
+	char	rel[700], c;
+	int	s, rc;
+
+	close(x->stop[1]);
+	snprintf(rel, sizeof(rel), "%s/user/c%d", cg_test, n);
+	if (cg_enter(rel) != 0)
+		return 1;
+	if ((s = tc_open(d.socket)) < 0)
+		return 2;
+	rc = tc_lease(s, "pmem", 32 * MiB, NULL, NULL, NULL);
+	c = rc == 0 ? 'y' : rc == E(QUOTA) ? 'n' : '?';
+	if (write(report, &c, 1) != 1)
+		return 3;
+	/* Holds the lease (the connection) until told. */
+	(void)read(x->stop[0], &c, 1);
+	close(s);
+	return 0;
+}
+
+static int
+attacker_subdivides(void *arg)
+{
+	struct subs	*x = arg;
+	char		 path[800], c;
+	pid_t		 kids[SUBS];
+	int		 rep[2], i, yes = 0, other = 0;
+
+	if (pipe(rep) != 0 || pipe(x->stop) != 0)
+		return 80;
+	for (i = 0; i < SUBS; i++) {
+		snprintf(path, sizeof(path), "%s%s/user/c%d", cg_mount,
+		    cg_test, i);
+		if (mkdir(path, 0755) != 0)
+			return 81;
+		if ((kids[i] = fork()) < 0)
+			return 82;
+		if (kids[i] == 0)
+			_exit(sub_child(x, i, rep[1]));
+	}
+	for (i = 0; i < SUBS; i++) {
+		if (read(rep[0], &c, 1) != 1)
+			return 83;
+		if (c == 'y')
+			yes++;
+		else if (c != 'n')
+			other++;
+	}
+	close(x->stop[1]);
+	for (i = 0; i < SUBS; i++)
+		waitpid(kids[i], NULL, 0);
+	fprintf(stderr, "attacker: %d of %d sub-cgroups got 32 MiB under a "
+	    "64M default\n", yes, SUBS);
+	return other != 0 ? 84 : yes == 2 ? 0 : 85;
+}
+
+static void
+test_subcgroups(void **state)
+{
+	struct subs	x;
+	char		path[800], rel[700];
+	int		i, rc;
+	static const char	*own[] = { "", "/cgroup.procs",
+	    "/cgroup.threads", "/cgroup.subtree_control" };
+
+	if (cg_test[0] == '\0')
+		skip();
+	/* A subtree delegated to the attacker, under one it does not own. */
+	snprintf(path, sizeof(path), "%s%s/user", cg_mount, cg_test);
+	assert_int_equal(mkdir(path, 0755), 0);
+	for (i = 0; i < 4; i++) {
+		char	p[900];
+
+		snprintf(p, sizeof(p), "%s%s", path, own[i]);
+		assert_int_equal(chown(p, ATTACKER, ATTACKER), 0);
+	}
+	snprintf(rel, sizeof(rel), "%s/user", cg_test);
+	rc = reap(as_user_in(ATTACKER, rel, attacker_subdivides, &x));
+	for (i = 0; i < SUBS; i++) {
+		snprintf(path, sizeof(path), "%s/user/c%d", cg_test, i);
+		cg_remove(path);
+	}
+	cg_remove(rel);
+	assert_int_equal(rc, 0);
+}
+
+static int
+setup_subs(void **state)
+{
+	return cg_start(CG_DEFAULT, 0);
+}
+
+/* ---- 7. descriptors: a budget with a reserve for admins ---- */
+
+static int
+attacker_hoards(void *arg)
+{
+	Pmemtier__Envelope	*r;
+	const char		*why = arg;
+	uint64_t		 id;
+	int			 s, fd, n = 0, rc = 0;
+
+	/*
+	 * Connections and leases until the daemon says no, whatever the
+	 * no is; everything stays held until the parent is done.
+	 */
+	while (n < 5000 && rc == 0) {
+		if ((s = tc_connect(d.socket)) < 0) {
+			rc = -1;
+			break;
+		}
+		if ((r = tc_hello(s, 1, 1)) == NULL) {
+			rc = -2;
+			break;
+		}
+		rc = tc_error_code(r);
+		tc_free(r);
+		if (rc != 0)
+			break;
+		n++;
+		while ((rc = tc_lease(s, "pmem", 4096, &id, NULL, &fd)) == 0)
+			n++;
+		if (rc == E(LIMIT))
+			rc = 0;		/* a per-connection cap: next one */
+	}
+	fprintf(stderr, "%s: %d descriptors' worth, then refusal %d\n", why,
+	    n, rc);
+	pause();
+	return 0;
+}
+
+static void
+test_fd_budget(void **state)
+{
+	pid_t	a, v;
+	int	s, i;
+	char	path[400], line[1024];
+	FILE	*f;
+	int	budget = 0, served = 0;
+
+	a = as_user(ATTACKER, attacker_hoards, "attacker");
+	v = as_user(VICTIM, attacker_hoards, "victim");
+	/* Wait until both stopped at the budget (or 20 s). */
+	snprintf(path, sizeof(path), "%s/pmemtierd.log", d.dir);
+	for (i = 0; i < 200 && budget < 2; i++) {
+		usleep(100000);
+		budget = 0;
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (strstr(line, "descriptor budget") != NULL)
+				budget++;
+		fclose(f);
+	}
+	/* root (an admin) still gets in and is served. */
+	if ((s = tc_open(d.socket)) >= 0) {
+		served = tc_tier(s, "pmem", NULL, NULL, NULL) == 0;
+		close(s);
+	}
+	kill(a, SIGKILL);
+	kill(v, SIGKILL);
+	reap(a);
+	reap(v);
+	assert_true(served);
+	assert_true(budget >= 1);
+}
+
+static int
+setup_budget(void **state)
+{
+	int	rc;
+
+	small[0] = '\0';
+	/* The daemon's limit: a budget of 512 - 64 descriptors. */
+	setenv("TESTD_NOFILE", "512", 1);
+	rc = start("[daemon]\nmax_connections_per_uid = 10000\n"
+	    "max_leases_per_uid = 100000\nmax_leases_per_connection = 100000\n"
+	    "max_bytes_per_connection = 1G\n");
+	unsetenv("TESTD_NOFILE");
+	return rc;
+}
+
+/* ---- 8. admin rights follow the configuration in force ---- */
+
+/* A QuotaSet for uid 1 on pmem; the error code or 0. */
+static int
+quota_set(int s)
+{
+	Pmemtier__Envelope	 env = PMEMTIER__ENVELOPE__INIT, *r;
+	Pmemtier__QuotaSet	 qs = PMEMTIER__QUOTA_SET__INIT;
+	Pmemtier__QuotaRule	 rule = PMEMTIER__QUOTA_RULE__INIT;
+	int			 rc;
+
+	rule.selector_case = PMEMTIER__QUOTA_RULE__SELECTOR_UID;
+	rule.uid = 1;
+	rule.tier = "pmem";
+	rule.limit = MiB;
+	qs.rule = &rule;
+	env.body_case = PMEMTIER__ENVELOPE__BODY_QUOTA_SET;
+	env.quota_set = &qs;
+	if ((r = tc_call(s, &env, NULL)) == NULL)
+		return -1;
+	rc = tc_error_code(r);
+	tc_free(r);
+	return rc;
+}
+
+static int
+ex_admin(void *arg)
+{
+	struct step	*st = arg;
+	int		 s = tc_open(d.socket), rc;
+
+	if (s < 0)
+		return 100;
+	if ((rc = quota_set(s)) != 0) {
+		fprintf(stderr, "ex-admin: QuotaSet while admin: %d\n", rc);
+		return 101;
+	}
+	if (step_child(st) != 0)
+		return 102;
+	/* Same connection, after the reload that dropped the group. */
+	rc = quota_set(s);
+	close(s);
+	if (rc != E(DENIED)) {
+		fprintf(stderr, "ex-admin: QuotaSet after losing admin: %d, "
+		    "want ERROR_DENIED\n", rc);
+		return 103;
+	}
+	return 0;
+}
+
+static void
+test_admin_reload(void **state)
+{
+	struct step	 st;
+	char		*text;
+	long		 len;
+	FILE		*f;
+	pid_t		 a;
+
+	step_init(&st);
+	/* uid 65534 in group nogroup, the configured admin_group. */
+	fflush(NULL);
+	a = fork();
+	assert_true(a >= 0);
+	if (a == 0) {
+		gid_t	g = 65534;
+
+		if (setgroups(1, &g) != 0 || setgid(VICTIM) != 0 ||
+		    setuid(VICTIM) != 0)
+			_exit(120);
+		_exit(ex_admin(&st));
+	}
+	step_forked(&st);
+	if (step_wait(&st) != 0) {
+		step_fini(&st);
+		fail_msg("ex-admin failed: exit %d", reap(a));
+	}
+	/* Drop admin_group from the file and reload. */
+	assert_non_null(f = fopen(d.config, "r"));
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	text = calloc(1, (size_t)len + 1);
+	assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	{
+		char	*p = strstr(text, "admin_group = nogroup");
+
+		assert_non_null(p);
+		memcpy(p, "#", 1);
+	}
+	assert_non_null(f = fopen(d.config, "w"));
+	fputs(text, f);
+	fclose(f);
+	free(text);
+	assert_int_equal(testd_reload(&d), 0);
+	step_go(&st);
+	assert_int_equal(reap(a), 0);
+	step_fini(&st);
+}
+
+static int
+setup_admin(void **state)
+{
+	small[0] = '\0';
+	return start("[daemon]\nadmin_group = nogroup\n");
+}
+
+/* ---- 9. unprivileged paths log rate-limited ---- */
+
+#define FLOOD	5000
+
+static int
+attacker_floods(void *arg)
+{
+	int	s = tc_open(d.socket), i, rc;
+
+	if (s < 0)
+		return 110;
+	for (i = 0; i < FLOOD; i++) {
+		if (tc_release(s, 1000 + (uint64_t)i) != E(UNKNOWN_LEASE))
+			return 111;
+		if ((rc = quota_set(s)) != E(DENIED)) {
+			fprintf(stderr, "attacker: QuotaSet: %d\n", rc);
+			return 112;
+		}
+	}
+	close(s);
+	return 0;
+}
+
+static void
+test_log_flood(void **state)
+{
+	char	 path[400], line[2048];
+	FILE	*f;
+	int	 lines = 0;
+
+	assert_int_equal(reap(as_user(ATTACKER, attacker_floods, NULL)), 0);
+	snprintf(path, sizeof(path), "%s/pmemtierd.log", d.dir);
+	assert_non_null(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		lines++;
+	fclose(f);
+	print_message("%d requests refused, %d log lines\n", 2 * FLOOD,
+	    lines);
+	/* A burst and a summary per interval, not a line per request. */
+	assert_true(lines < 100);
+}
+
 int
 main(void)
 {
@@ -598,6 +1188,18 @@ main(void)
 		    setup_quota16, teardown),
 		cmocka_unit_test_setup_teardown(test_lingering_fd,
 		    setup_accept_fds, teardown),
+		cmocka_unit_test_setup_teardown(test_cgroup_race, setup_race,
+		    cg_teardown),
+		cmocka_unit_test_setup_teardown(test_cgroup_race,
+		    setup_race_fallback, cg_teardown),
+		cmocka_unit_test_setup_teardown(test_subcgroups, setup_subs,
+		    cg_teardown),
+		cmocka_unit_test_setup_teardown(test_fd_budget, setup_budget,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_admin_reload, setup_admin,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_log_flood, setup_plain,
+		    teardown),
 	};
 
 	/* A child that died must fail its test, not kill this process. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -191,6 +192,18 @@ testd_launch(struct testd *d)
 			dup2(fd, STDERR_FILENO);
 			dup2(fd, STDOUT_FILENO);
 			close(fd);
+		}
+		/*
+		 * A descriptor limit for the daemon alone (the test itself
+		 * may not be able to raise its hard limit back).
+		 */
+		if (getenv("TESTD_NOFILE") != NULL) {
+			struct rlimit	rl;
+
+			rl.rlim_cur = rl.rlim_max =
+			    (rlim_t)strtoul(getenv("TESTD_NOFILE"), NULL, 10);
+			if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+				_exit(125);
 		}
 		/* No socket activation inherited from a test's environment. */
 		unsetenv("LISTEN_FDS");
