@@ -339,8 +339,9 @@ peer_start_time(pid_t pid, uint64_t *start)
  * The default rule's bucket: the nearest cgroup, the peer's own or an
  * ancestor, that its uid does not own. A user who may create sub-cgroups
  * (a delegated subtree) owns them, so making more gains nothing. root owns
- * everything and keeps its leaf. Without a cgroup2 mount to look at, the
- * bucket is the uid (dflt_len 0).
+ * everything and keeps its leaf. When that is the root cgroup (shared by
+ * every user, as in a container without systemd) or there is no cgroup2
+ * mount to look at, the bucket is the uid (dflt_len 0).
  */
 static void
 peer_default_bucket(struct principal *pr)
@@ -352,11 +353,7 @@ peer_default_bucket(struct principal *pr)
 	pr->dflt_len = 0;
 	if (peer_env.mount[0] == '\0')
 		return;
-	if (pr->uid == 0) {
-		pr->dflt_len = len;
-		return;
-	}
-	while (len > 1) {
+	while (len > 1 && pr->uid != 0) {
 		snprintf(path, sizeof(path), "%s%.*s", peer_env.mount, (int)len,
 		    pr->cgroup);
 		if (stat(path, &st) != 0)
@@ -368,7 +365,9 @@ peer_default_bucket(struct principal *pr)
 		if (len > 1)
 			len--;		/* drop the slash too, unless root */
 	}
-	pr->dflt_len = len;
+	/* Not the root cgroup, which every user shares: the uid then. */
+	if (len > 1)
+		pr->dflt_len = len;
 }
 
 int
