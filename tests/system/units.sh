@@ -63,7 +63,9 @@ for d in Type=notify ProtectSystem=strict ProtectHome=yes PrivateTmp=yes \
     ConfigurationDirectory=pmemtierd Restart=on-failure \
     'ExecReload=/bin/kill -HUP $MAINPID' \
     'CapabilityBoundingSet=CAP_CHOWN CAP_SYS_ADMIN CAP_SYS_PTRACE' \
-    SystemCallFilter=@system-service; do
+    SystemCallFilter=@system-service WatchdogSec=30s \
+    'RestrictAddressFamilies=AF_UNIX AF_NETLINK' IPAddressDeny=any \
+    DevicePolicy=closed ProtectProc=ptraceable ProcSubset=pid; do
 	grep -qxF -- "$d" "$svc" || pmt_fail "service lacks $d"
 done
 for d in SocketMode=0660 SocketGroup=pmemtier; do
