@@ -153,7 +153,9 @@ conn_unsolicited(Pmemtier__Envelope *env)
  * Sends req and waits for the reply with the same request id. On success
  * *reply is the decoded envelope (caller frees, unless a is &conn_zone)
  * and *fd the descriptor that came with it, or -1. a is the decoding
- * allocator, NULL for malloc.
+ * allocator, NULL for malloc. An unsolicited Error (request id 0) is the
+ * daemon's last word before it closes the connection (it refused this
+ * process at accept): it is returned as the reply.
  */
 static int
 conn_call(Pmemtier__Envelope *req, Pmemtier__Envelope **reply, int *fd,
@@ -172,7 +174,9 @@ conn_call(Pmemtier__Envelope *req, Pmemtier__Envelope **reply, int *fd,
 		pmt_debug("conn: send %s: %s", pmt_wire_body_name(req),
 		    strerror(-rc));
 		conn.broken = true;
-		return -EIO;
+		/* Closed by the daemon: it may have said why first. */
+		if (rc != -EPIPE && rc != -ECONNRESET)
+			return -EIO;
 	}
 	for (;;) {
 		memset(&pkt, 0, sizeof(pkt));
@@ -196,6 +200,16 @@ conn_call(Pmemtier__Envelope *req, Pmemtier__Envelope **reply, int *fd,
 		}
 		if (env->request_id == req->request_id)
 			break;
+		if (env->request_id == 0 &&
+		    env->body_case == PMEMTIER__ENVELOPE__BODY_ERROR) {
+			conn.broken = true;
+			break;
+		}
+		if (conn.broken) {
+			pmt_wire_close_fds(&pkt);
+			pmemtier__envelope__free_unpacked(env, a);
+			return -EIO;
+		}
 		pmt_wire_close_fds(&pkt);
 		if (env->request_id == 0)
 			conn_unsolicited(env);
@@ -281,10 +295,11 @@ conn_open(void)
 		conn_drop();
 		return rc;
 	}
-	if (rep->body_case != PMEMTIER__ENVELOPE__BODY_WELCOME) {
-		(void)conn_error(rep, "hello");
+	if (rep->body_case == PMEMTIER__ENVELOPE__BODY_ERROR)
+		rc = conn_error(rep, "hello");	/* EACCES: unidentified */
+	else if (rep->body_case != PMEMTIER__ENVELOPE__BODY_WELCOME)
 		rc = -EPROTO;
-	} else
+	else
 		rc = conn_set_tiers(rep->welcome->tiers,
 		    rep->welcome->n_tiers);
 	pmemtier__envelope__free_unpacked(rep, NULL);
