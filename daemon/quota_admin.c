@@ -141,8 +141,9 @@ qa_list_free(struct qa_list *q)
 static void
 qa_bucket_name(const struct quota_match *m, char *buf, size_t len)
 {
+	/* A default rule's bucket is a cgroup path or already "uid N". */
 	if (m->rule->sel == QUOTA_SEL_CGROUP ||
-	    m->rule->sel == QUOTA_SEL_DEFAULT)
+	    (m->rule->sel == QUOTA_SEL_DEFAULT && m->bucket[0] == '/'))
 		snprintf(buf, len, "cgroup %s", m->bucket);
 	else
 		snprintf(buf, len, "%s", m->bucket);
@@ -163,49 +164,64 @@ qa_usage_cmp(const void *a, const void *b)
 	return strcmp(x->bucket, y->bucket);
 }
 
+/* Adds the buckets pr's leases are in, on each tier, once each. */
+static void
+qa_usage_add(struct qa_list *q, const struct principal *pr)
+{
+	struct quota_match	 m;
+	struct tier		*t;
+	char			 name[sizeof(q->use[0].bucket)];
+	size_t			 i;
+
+	TAILQ_FOREACH(t, &pmtd->tiers, entry) {
+		quota_match(&pmtd->conf->rules, &pmtd->runtime_rules, pr,
+		    t->name, &m);
+		if (m.rule == NULL || m.used == 0)
+			continue;
+		qa_bucket_name(&m, name, sizeof(name));
+		for (i = 0; i < q->nuse; i++)
+			if (q->use[i].rule == m.rule &&
+			    strcmp(q->use[i].tier, t->name) == 0 &&
+			    strcmp(q->use[i].bucket, name) == 0)
+				break;
+		if (i < q->nuse)
+			continue;
+		q->use[i].rule = m.rule;
+		q->use[i].tier = t->name;
+		q->use[i].used = m.used;
+		memcpy(q->use[i].bucket, name, sizeof(name));
+		q->nuse++;
+	}
+}
+
 /*
- * Every byte in a bucket belongs to a lease of a live connection, so the
- * buckets holding bytes are those of the connections with leases, on each
- * tier: connections x tiers quota matches, not one per lease.
+ * Every byte in a bucket belongs to a lease of a connection or of a
+ * process whose connection closed (holder.c), so the buckets holding
+ * bytes are theirs, on each tier: (connections + holders) x tiers quota
+ * matches, not one per lease.
  */
 static int
 qa_usage_collect(struct qa_list *q)
 {
-	struct quota_match	 m;
-	struct conn		*c;
-	struct tier		*t;
-	char			 name[sizeof(q->use[0].bucket)];
-	size_t			 nc = 0, nt = 0, i;
+	struct conn	*c;
+	struct holder	*h;
+	struct tier	*t;
+	size_t		 np = 0, nt = 0;
 
 	TAILQ_FOREACH(c, &pmtd->conns, entry)
-		nc += c->nleases > 0;
+		np += c->nleases > 0;
+	TAILQ_FOREACH(h, &pmtd->holders, entry)
+		np += h->nleases > 0;
 	TAILQ_FOREACH(t, &pmtd->tiers, entry)
 		nt++;
-	if ((q->use = calloc(nc * nt + 1, sizeof(*q->use))) == NULL)
+	if ((q->use = calloc(np * nt + 1, sizeof(*q->use))) == NULL)
 		return -1;
-	TAILQ_FOREACH(c, &pmtd->conns, entry) {
-		if (c->nleases == 0)
-			continue;
-		TAILQ_FOREACH(t, &pmtd->tiers, entry) {
-			quota_match(&pmtd->conf->rules, &pmtd->runtime_rules,
-			    &c->pr, t->name, &m);
-			if (m.rule == NULL || m.used == 0)
-				continue;
-			qa_bucket_name(&m, name, sizeof(name));
-			for (i = 0; i < q->nuse; i++)
-				if (q->use[i].rule == m.rule &&
-				    strcmp(q->use[i].tier, t->name) == 0 &&
-				    strcmp(q->use[i].bucket, name) == 0)
-					break;
-			if (i < q->nuse)
-				continue;
-			q->use[i].rule = m.rule;
-			q->use[i].tier = t->name;
-			q->use[i].used = m.used;
-			memcpy(q->use[i].bucket, name, sizeof(name));
-			q->nuse++;
-		}
-	}
+	TAILQ_FOREACH(c, &pmtd->conns, entry)
+		if (c->nleases > 0)
+			qa_usage_add(q, &c->pr);
+	TAILQ_FOREACH(h, &pmtd->holders, entry)
+		if (h->nleases > 0)
+			qa_usage_add(q, &h->pr);
 	qsort(q->use, q->nuse, sizeof(*q->use), qa_usage_cmp);
 	return 0;
 }

@@ -107,20 +107,23 @@ jq_eq "gid rule" '.rules[] | select(.type == "gid" and .gid == 4343) |
     .limit' $((2 * MiB))
 jq_eq "default rule" '.rules[] | select(.type == "default") | .limit' \
     $((512 * MiB))
-# A default rule accounts per cgroup: the bucket is ours, and the rule is
-# named beside it.
+# A default rule accounts per cgroup: root's bucket is its own cgroup, and
+# the rule is named beside it. In the root cgroup, which every user
+# shares, the bucket is the uid instead (pmemtierd.conf(5)).
 cgroup=$(sed -n 's/^0:://p' /proc/self/cgroup)
 [ -n "$cgroup" ] || cgroup=/
+bucket="cgroup $cgroup"
+[ "$cgroup" = / ] && bucket="uid 0"
 pmt_leaser D -- -t pmem -z 8M -n 1
 pmt_ctl_ok -j quota list
-U=".usage[] | select(.bucket == \"cgroup $cgroup\")"
+U=".usage[] | select(.bucket == \"$bucket\")"
 jq_eq "default usage: used" "$U | .used" $((8 * MiB))
 jq_eq "default usage: limit" "$U | .limit" $((512 * MiB))
 jq_eq "default usage: not over" "$U | .over" false
 jq_eq "default usage: rule" "$U | .rule.type" default
 pmt_ctl_ok quota list
 expect_match "default usage row" "$PMT_OUT" \
-    "^pmem +8MiB +512MiB +ok +cgroup $cgroup  \\[rule default on pmem\\]\$"
+    "^pmem +8MiB +512MiB +ok +$bucket  \\[rule default on pmem\\]\$"
 pmt_leaser_stop "$D"
 pmt_ctl_ok quota unset --cgroup '/pmt-test-*/x' '*'
 pmt_ctl_ok quota unset --gid 4343 kmem
