@@ -513,8 +513,11 @@ attacker_lingers(void *arg)
 	    getsockname(l, (struct sockaddr *)&sin, &len) != 0)
 		return 50;
 	t = socket(AF_INET, SOCK_STREAM, 0);
-	if (t < 0 || connect(t, (struct sockaddr *)&sin, sizeof(sin)) != 0)
-		return 51;
+	if (t < 0 || connect(t, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
+		fprintf(stderr, "attacker: no TCP over loopback here: %s\n",
+		    strerror(errno));
+		return 77;
+	}
 	fcntl(t, F_SETFL, O_NONBLOCK);
 	memset(junk, 0, sizeof(junk));
 	while (send(t, junk, sizeof(junk), MSG_NOSIGNAL) > 0 && n++ < 1000)
@@ -551,8 +554,12 @@ test_lingering_fd(void **state)
 	a = as_user(ATTACKER, attacker_lingers, &st);
 	step_forked(&st);
 	if (step_wait(&st) != 0) {
+		int	rc = reap(a);
+
 		step_fini(&st);
-		fail_msg("attacker failed: exit %d", reap(a));
+		if (rc == 77)
+			skip();		/* no loopback (a bare VM guest) */
+		fail_msg("attacker failed: exit %d", rc);
 	}
 	/* Time for the daemon to take the packet (and, before, hang). */
 	usleep(200000);
@@ -716,6 +723,15 @@ cg_teardown(void **state)
  */
 #define RACE_ATTEMPTS	10000
 
+/* PMEMTIER_RACE_ATTEMPTS lowers it where forks are slow (the TCG guest). */
+static int
+race_attempts(void)
+{
+	const char	*v = getenv("PMEMTIER_RACE_ATTEMPTS");
+
+	return v != NULL && atoi(v) > 0 ? atoi(v) : RACE_ATTEMPTS;
+}
+
 static int
 attacker_races(void *arg)
 {
@@ -739,7 +755,7 @@ attacker_races(void *arg)
 	env.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_REQUEST;
 	env.lease_request = &lr;
 	llen = pmemtier__envelope__pack(&env, lease);
-	for (i = 0; i < RACE_ATTEMPTS; i++) {
+	for (i = 0; i < race_attempts(); i++) {
 		if ((pid = fork()) < 0)
 			return 70;
 		if (pid == 0) {
@@ -812,7 +828,7 @@ test_cgroup_race(void **state)
 	}
 	fclose(f);
 	print_message("%d of %d attempts identified, %d escaped, %d "
-	    "granted\n", seen, RACE_ATTEMPTS + 1, wrong, granted);
+	    "granted\n", seen, race_attempts() + 1, wrong, granted);
 	assert_true(seen >= 1);
 	assert_int_equal(wrong, 0);
 	assert_int_equal(granted, 0);
