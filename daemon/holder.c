@@ -89,7 +89,8 @@ holder_inodes_read(pid_t pid, struct holder_inodes *hi)
 		}
 	}
 	fclose(f);
-	qsort(hi->v, hi->n, sizeof(*hi->v), holder_ino_cmp);
+	if (hi->n > 0)		/* none: a process that is exiting */
+		qsort(hi->v, hi->n, sizeof(*hi->v), holder_ino_cmp);
 	hi->ok = 1;
 }
 
@@ -118,9 +119,9 @@ holder_prune(struct leases *list, pid_t pid)
 			holder_inodes_read(pid, &hi);
 			read = 1;
 		}
-		if (hi.ok && fstat(l->fd, &st) == 0 &&
+		if (hi.ok && fstat(l->fd, &st) == 0 && (hi.n == 0 ||
 		    bsearch(&st.st_ino, hi.v, hi.n, sizeof(*hi.v),
-		    holder_ino_cmp) == NULL)
+		    holder_ino_cmp) == NULL))
 			lease_end(l, &pmtd->tiers);
 	}
 	free(hi.v);
