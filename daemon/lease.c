@@ -101,8 +101,12 @@ lease_create(struct tier *t, struct conn *c, const struct principal *pr,
 		lease_attach_conn(l, c);
 	tier_charge(t, size);
 	quota_charge(l->pr, t->name, size);
-	/* One fstat: physical use is known from the start. */
-	lease_audit(l);
+	/*
+	 * A file lease is fallocated whole: its blocks are there from the
+	 * start (the next audit measures them). A memfd's pages come as
+	 * the client touches them.
+	 */
+	l->physical = t->ops->sealed ? 0 : size;
 	return l;
 }
 
@@ -320,7 +324,19 @@ lease_end(struct lease *l, struct tiers *tiers)
 	int		 fd = l->fd;
 
 	l->fd = -1;
-	/* The lease's storage goes, whatever the client kept. */
+	/*
+	 * Nobody else has the file open (the usual case: the client closed
+	 * and unmapped it first): closing it frees it, and nobody can get
+	 * at it again. Otherwise its storage goes now, whatever the client
+	 * kept. A memfd cannot be probed: it is always truncated, which
+	 * costs little on tmpfs.
+	 */
+	if (fd >= 0 && !t->ops->sealed && lease_sole_opener(fd) == 1) {
+		close(fd);
+		lease_unlink(l, tiers);
+		free(l);
+		return;
+	}
 	if (fd >= 0 && ftruncate(fd, 0) != 0)
 		log_warn("lease %llu: revoke: ftruncate",
 		    (unsigned long long)l->id);
