@@ -421,6 +421,16 @@ lease_audit_tier(struct tier *t, struct tiers *tiers)
 }
 
 void
+lease_audit_zombies(struct tiers *tiers)
+{
+	struct zombie	*z, *zt;
+
+	TAILQ_FOREACH_SAFE(z, &lease_zombies, entry, zt)
+		zombie_audit(z, tiers);
+	lease_warn_flush();
+}
+
+void
 lease_audit_all(struct tiers *tiers)
 {
 	lease_audit_tier(NULL, tiers);

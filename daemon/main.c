@@ -170,6 +170,14 @@ main_audit(evutil_socket_t fd, short what, void *arg)
 	lease_audit_all(&pmtd->tiers);
 }
 
+/* Each second while there are zombies: let go of those clients closed. */
+static void
+main_zombies(evutil_socket_t fd, short what, void *arg)
+{
+	if (lease_zombie_count() > 0)
+		lease_audit_zombies(&pmtd->tiers);
+}
+
 /* systemd's watchdog: a loop that stops turning stops the pings. */
 static void
 main_watchdog(evutil_socket_t fd, short what, void *arg)
@@ -266,7 +274,7 @@ main_shutdown(void)
 int
 main(int argc, char *argv[])
 {
-	struct event	*sigs[3], *audit, *watchdog;
+	struct event	*sigs[3], *audit, *zombies, *watchdog;
 	struct timeval	 tv;
 	char		 err[1024];
 	int		 ch, check = 0, i;
@@ -309,6 +317,10 @@ main(int argc, char *argv[])
 	if (audit == NULL ||
 	    (tv.tv_sec > 0 && event_add(audit, &tv) != 0))
 		fatalx("main: cannot arm the audit timer");
+	zombies = event_new(pmtd->base, -1, EV_PERSIST, main_zombies, NULL);
+	tv.tv_sec = 1;
+	if (zombies == NULL || event_add(zombies, &tv) != 0)
+		fatalx("main: cannot arm the zombie timer");
 	watchdog = main_watchdog_arm();
 
 	log_info("main: pmemtierd %s ready on %s", PMEMTIER_VERSION,
@@ -319,6 +331,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	event_free(audit);
+	event_free(zombies);
 	if (watchdog != NULL)
 		event_free(watchdog);
 	main_shutdown();

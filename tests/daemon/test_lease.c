@@ -212,6 +212,36 @@ test_disconnect_holds_until_exit(void **state)
 	close(s);
 }
 
+/*
+ * Released while still open here: the storage goes at once, the daemon
+ * keeps watching the file, and lets go of it within seconds of the
+ * client's close (not at the next full audit, 10 s away).
+ */
+static void
+test_release_while_open(void **state)
+{
+	struct stat	st;
+	uint64_t	id, free0;
+	int		s, fd, dfds;
+
+	dfds = tc_settle_fds(d.pid);
+	s = tc_open(d.socket);
+	assert_true(s >= 0);
+	assert_int_equal(tc_tier(s, "pmem", &free0, NULL, NULL), 0);
+	assert_int_equal(tc_lease(s, "pmem", 4 * MiB, &id, NULL, &fd), 0);
+	assert_int_equal(tc_release(s, id), 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(st.st_blocks, 0);
+	/* Watched: its descriptor is still the daemon's (conn + zombie). */
+	assert_int_equal(tc_count_fds(d.pid), dfds + 2);
+	close(fd);
+	assert_int_equal(tc_wait_fds(d.pid, dfds + 1), dfds + 1);
+	assert_int_equal(tc_tier(s, "pmem", &id, NULL, NULL), 0);
+	assert_int_equal(id, free0);
+	close(s);
+}
+
 /* A client killed with SIGKILL holding leases frees them all. */
 static void
 test_sigkill_frees(void **state)
@@ -298,6 +328,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disconnect_holds_until_exit,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_while_open, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill_frees, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_file_lease_not_linkable,
