@@ -45,6 +45,22 @@ static int		fds_before;
 
 /* ---- processes as other users ---- */
 
+/*
+ * In a child: cmocka's handlers for fatal signals would take it back
+ * into the test runner, running the next tests there. A child that
+ * faults must just die of it (its parent sees 128 + the signal).
+ */
+static void
+child_signals(void)
+{
+	static const int	sigs[] = { SIGBUS, SIGSEGV, SIGILL, SIGFPE,
+	    SIGABRT };
+	size_t			i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+}
+
 /* Forks a child that becomes uid (gid the same) and runs fn(arg). */
 static pid_t
 as_user(uid_t uid, int (*fn)(void *), void *arg)
@@ -55,6 +71,7 @@ as_user(uid_t uid, int (*fn)(void *), void *arg)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		child_signals();
 		if (setgroups(0, NULL) != 0 || setgid(uid) != 0 ||
 		    setuid(uid) != 0)
 			_exit(120);
@@ -308,11 +325,13 @@ attacker_keeps(void *arg)
 	}
 	if (!faults(p))
 		return 24;
-	/* Grow it back through the kept fd: a file allows it... */
+	/*
+	 * Grow it back through the kept fd: a file allows it (not touched
+	 * through the mapping: the daemon may truncate it again any time)...
+	 */
 	if (ftruncate(fd, (off_t)size) == 0) {
 		if (posix_fallocate(fd, 0, (off_t)size) != 0)
 			return 25;
-		memset(p, 2, size);
 	} else if (errno != EPERM)	/* ...a sealed memfd does not */
 		return 26;
 	if (step_child(&k->st) != 0)
@@ -786,6 +805,7 @@ as_user_in(uid_t uid, const char *rel, int (*fn)(void *), void *arg)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		child_signals();
 		if (cg_enter(rel) != 0)
 			_exit(121);
 		if (setgroups(0, NULL) != 0 || setgid(uid) != 0 ||
@@ -1107,6 +1127,7 @@ test_admin_reload(void **state)
 	if (a == 0) {
 		gid_t	g = 65534;
 
+		child_signals();
 		if (setgroups(1, &g) != 0 || setgid(VICTIM) != 0 ||
 		    setuid(VICTIM) != 0)
 			_exit(120);
@@ -1190,6 +1211,77 @@ test_log_flood(void **state)
 	assert_true(lines < 100);
 }
 
+/* ---- 10. Status costs a non-admin nothing per lease ---- */
+
+static int
+attacker_polls_status(void *arg)
+{
+	struct step		*st = arg;
+	Pmemtier__Envelope	*r;
+	uint64_t		 id, size;
+	int			 s = tc_open(d.socket), fd, i;
+
+	if (s < 0 || tc_lease(s, "pmem", 4096, &id, &size, &fd) != 0)
+		return 130;
+	if (posix_fallocate(fd, 0, (off_t)(8 * MiB)) != 0)
+		return 131;
+	for (i = 0; i < 50; i++) {
+		if ((r = tc_status(s, 0, 0)) == NULL)
+			return 132;
+		if (r->body_case != PMEMTIER__ENVELOPE__BODY_STATUS ||
+		    r->status->full_view)
+			return 133;
+		tc_free(r);
+	}
+	/* No audit ran for it: nothing measured, nothing trimmed. */
+	if (file_size(fd) != (off_t)(8 * MiB)) {
+		fprintf(stderr, "attacker: a non-admin's Status audited "
+		    "(size now %lld)\n", (long long)file_size(fd));
+		return 134;
+	}
+	if (step_child(st) != 0)
+		return 135;
+	/* An admin's Status audits every lease: trimmed back. */
+	if (file_size(fd) != (off_t)size)
+		return 136;
+	close(fd);
+	return tc_release(s, id) == 0 ? 0 : 137;
+}
+
+static void
+test_status_cost(void **state)
+{
+	Pmemtier__Envelope	*r;
+	struct step		 st;
+	pid_t			 a;
+	int			 s;
+
+	step_init(&st);
+	a = as_user(ATTACKER, attacker_polls_status, &st);
+	step_forked(&st);
+	if (step_wait(&st) != 0) {
+		step_fini(&st);
+		fail_msg("attacker failed: exit %d", reap(a));
+	}
+	s = tc_open(d.socket);
+	assert_true(s >= 0);
+	r = tc_status(s, 0, 0);
+	assert_non_null(r);
+	assert_true(r->status->full_view);
+	tc_free(r);
+	close(s);
+	step_go(&st);
+	assert_int_equal(reap(a), 0);
+	step_fini(&st);
+}
+
+static int
+setup_no_audit(void **state)
+{
+	small[0] = '\0';
+	return start("[daemon]\naudit_interval = 0\n");
+}
+
 int
 main(void)
 {
@@ -1216,6 +1308,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_log_flood, setup_plain,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_status_cost,
+		    setup_no_audit, teardown),
 	};
 
 	/* A child that died must fail its test, not kill this process. */
