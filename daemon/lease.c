@@ -121,15 +121,32 @@ lease_find(uint64_t id)
 	return NULL;
 }
 
+/* Conns and holders keep their leases alike: a list, a count, bytes. */
+static void
+lease_join(struct lease *l, struct leases *list, unsigned *n,
+    uint64_t *bytes)
+{
+	TAILQ_INSERT_TAIL(list, l, conn_entry);
+	(*n)++;
+	*bytes += l->size;
+}
+
+static void
+lease_leave(struct lease *l, struct leases *list, unsigned *n,
+    uint64_t *bytes)
+{
+	TAILQ_REMOVE(list, l, conn_entry);
+	(*n)--;
+	*bytes -= l->size;
+}
+
 void
 lease_attach_conn(struct lease *l, struct conn *c)
 {
 	l->conn = c;
 	l->holder = NULL;
 	l->pr = &c->pr;
-	TAILQ_INSERT_TAIL(&c->leases, l, conn_entry);
-	c->nleases++;
-	c->bytes += l->size;
+	lease_join(l, &c->leases, &c->nleases, &c->bytes);
 }
 
 void
@@ -138,23 +155,18 @@ lease_attach_holder(struct lease *l, struct holder *h)
 	l->conn = NULL;
 	l->holder = h;
 	l->pr = &h->pr;
-	TAILQ_INSERT_TAIL(&h->leases, l, conn_entry);
-	h->nleases++;
-	h->bytes += l->size;
+	lease_join(l, &h->leases, &h->nleases, &h->bytes);
 }
 
 void
 lease_detach(struct lease *l)
 {
-	if (l->conn != NULL) {
-		TAILQ_REMOVE(&l->conn->leases, l, conn_entry);
-		l->conn->nleases--;
-		l->conn->bytes -= l->size;
-	} else if (l->holder != NULL) {
-		TAILQ_REMOVE(&l->holder->leases, l, conn_entry);
-		l->holder->nleases--;
-		l->holder->bytes -= l->size;
-	}
+	if (l->conn != NULL)
+		lease_leave(l, &l->conn->leases, &l->conn->nleases,
+		    &l->conn->bytes);
+	else if (l->holder != NULL)
+		lease_leave(l, &l->holder->leases, &l->holder->nleases,
+		    &l->holder->bytes);
 	l->conn = NULL;
 	l->holder = NULL;
 }
