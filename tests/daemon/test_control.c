@@ -264,8 +264,6 @@ test_emfile(void **state)
 	int		 s[12], served = 0, i, base, first;
 	uint8_t		 buf[256];
 	size_t		 len;
-	Pmemtier__Envelope	env = PMEMTIER__ENVELOPE__INIT;
-	Pmemtier__Hello		h = PMEMTIER__HELLO__INIT;
 
 	base = tc_settle_fds(d.pid);
 	assert_int_equal(prlimit(d.pid, RLIMIT_NOFILE, NULL, &old), 0);
@@ -273,12 +271,7 @@ test_emfile(void **state)
 	low.rlim_cur = (rlim_t)base + 4;
 	assert_int_equal(prlimit(d.pid, RLIMIT_NOFILE, &low, NULL), 0);
 
-	h.min_version = h.max_version = 1;
-	env.version = 1;
-	env.request_id = 1;
-	env.body_case = PMEMTIER__ENVELOPE__BODY_HELLO;
-	env.hello = &h;
-	len = pmemtier__envelope__pack(&env, buf);
+	len = tc_pack_hello(buf, 1);
 	for (i = 0; i < 12; i++) {
 		s[i] = tc_connect(d.socket);
 		assert_true(s[i] >= 0);

@@ -61,9 +61,18 @@ child_signals(void)
 		signal(sigs[i], SIG_DFL);
 }
 
-/* Forks a child that becomes uid (gid the same) and runs fn(arg). */
+static int	cg_enter(const char *);
+
+#define NO_GROUP	((gid_t)-1)
+
+/*
+ * Forks a child that enters cgroup (NULL: stays) while still root, then
+ * becomes uid with gid the same and group (NO_GROUP: none) as its only
+ * supplementary group, and runs fn(arg).
+ */
 static pid_t
-as_user(uid_t uid, int (*fn)(void *), void *arg)
+spawn(uid_t uid, gid_t group, const char *cgroup, int (*fn)(void *),
+    void *arg)
 {
 	pid_t	pid;
 
@@ -72,12 +81,20 @@ as_user(uid_t uid, int (*fn)(void *), void *arg)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		child_signals();
-		if (setgroups(0, NULL) != 0 || setgid(uid) != 0 ||
-		    setuid(uid) != 0)
+		if (cgroup != NULL && cg_enter(cgroup) != 0)
+			_exit(121);
+		if (setgroups(group != NO_GROUP, &group) != 0 ||
+		    setgid(uid) != 0 || setuid(uid) != 0)
 			_exit(120);
 		_exit(fn(arg));
 	}
 	return pid;
+}
+
+static pid_t
+as_user(uid_t uid, int (*fn)(void *), void *arg)
+{
+	return spawn(uid, NO_GROUP, NULL, fn, arg);
 }
 
 /* Waits for pid; its exit code, or 128 + the signal that killed it. */
@@ -754,26 +771,12 @@ race_attempts(void)
 static int
 attacker_races(void *arg)
 {
-	Pmemtier__Envelope	 env = PMEMTIER__ENVELOPE__INIT;
-	Pmemtier__Hello		 h = PMEMTIER__HELLO__INIT;
-	Pmemtier__LeaseRequest	 lr = PMEMTIER__LEASE_REQUEST__INIT;
-	uint8_t			 hello[128], lease[128];
-	size_t			 hlen, llen;
-	pid_t			 pid;
-	int			 i, s, rc;
+	uint8_t	hello[128], lease[128];
+	size_t	hlen = tc_pack_hello(hello, 1);
+	size_t	llen = tc_pack_lease(lease, 2, "pmem", 8 * MiB);
+	pid_t	pid;
+	int	i, s, rc;
 
-	h.min_version = h.max_version = 1;
-	env.version = 1;
-	env.request_id = 1;
-	env.body_case = PMEMTIER__ENVELOPE__BODY_HELLO;
-	env.hello = &h;
-	hlen = pmemtier__envelope__pack(&env, hello);
-	lr.tier = "pmem";
-	lr.size = 8 * MiB;
-	env.request_id = 2;
-	env.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_REQUEST;
-	env.lease_request = &lr;
-	llen = pmemtier__envelope__pack(&env, lease);
 	for (i = 0; i < race_attempts(); i++) {
 		if ((pid = fork()) < 0)
 			return 70;
@@ -795,27 +798,6 @@ attacker_races(void *arg)
 	return rc == E(QUOTA) ? 0 : 73;
 }
 
-/* Forks a child that enters cgroup rel as root, then becomes uid. */
-static pid_t
-as_user_in(uid_t uid, const char *rel, int (*fn)(void *), void *arg)
-{
-	pid_t	pid;
-
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		child_signals();
-		if (cg_enter(rel) != 0)
-			_exit(121);
-		if (setgroups(0, NULL) != 0 || setgid(uid) != 0 ||
-		    setuid(uid) != 0)
-			_exit(120);
-		_exit(fn(arg));
-	}
-	return pid;
-}
-
 static void
 test_cgroup_race(void **state)
 {
@@ -825,8 +807,8 @@ test_cgroup_race(void **state)
 
 	if (cg_test[0] == '\0')
 		skip();
-	assert_int_equal(reap(as_user_in(ATTACKER, cg_test, attacker_races,
-	    NULL)), 0);
+	assert_int_equal(reap(spawn(ATTACKER, NO_GROUP, cg_test,
+	    attacker_races, NULL)), 0);
 	/* Every connection identified as the attacker's is the jail's. */
 	snprintf(want, sizeof(want), "uid %d gid %d cgroup %s", ATTACKER,
 	    ATTACKER, cg_test);
@@ -955,7 +937,7 @@ test_subcgroups(void **state)
 		assert_int_equal(chown(p, ATTACKER, ATTACKER), 0);
 	}
 	snprintf(rel, sizeof(rel), "%s/user", cg_test);
-	rc = reap(as_user_in(ATTACKER, rel, attacker_subdivides, &x));
+	rc = reap(spawn(ATTACKER, NO_GROUP, rel, attacker_subdivides, &x));
 	for (i = 0; i < SUBS; i++) {
 		snprintf(path, sizeof(path), "%s/user/c%d", cg_test, i);
 		cg_remove(path);
@@ -1120,19 +1102,8 @@ test_admin_reload(void **state)
 	pid_t		 a;
 
 	step_init(&st);
-	/* uid 65534 in group nogroup, the configured admin_group. */
-	fflush(NULL);
-	a = fork();
-	assert_true(a >= 0);
-	if (a == 0) {
-		gid_t	g = 65534;
-
-		child_signals();
-		if (setgroups(1, &g) != 0 || setgid(VICTIM) != 0 ||
-		    setuid(VICTIM) != 0)
-			_exit(120);
-		_exit(ex_admin(&st));
-	}
+	/* uid 65533 in group nogroup (65534), the configured admin_group. */
+	a = spawn(VICTIM, 65534, NULL, ex_admin, &st);
 	step_forked(&st);
 	if (step_wait(&st) != 0) {
 		step_fini(&st);

@@ -166,6 +166,38 @@ wait_free(int s, uint64_t want)
 }
 
 /*
+ * Forks a child that takes n leases of size bytes on pmem and keeps every
+ * fd (so it holds them all); with hangup it then closes its connection.
+ * It writes a byte to ready, then waits for one on go (-1: until killed).
+ */
+static pid_t
+lease_holder(int n, uint64_t size, int hangup, int ready, int go)
+{
+	pid_t	pid;
+	char	c = 'x';
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int	cs = tc_open(d.socket), fd, j;
+
+		for (j = 0; cs >= 0 && j < n; j++)
+			if (tc_lease(cs, "pmem", size, NULL, NULL, &fd) != 0)
+				_exit(1);
+		if (hangup)
+			close(cs);
+		if (write(ready, &c, 1) != 1)
+			_exit(1);
+		if (go < 0)
+			pause();
+		else if (read(go, &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	return pid;
+}
+
+/*
  * Closing the connection does not give the leases back while the process
  * lives (it still has them mapped, or could); its exit does.
  */
@@ -182,20 +214,7 @@ test_disconnect_holds_until_exit(void **state)
 	assert_int_equal(tc_tier(s, "pmem", &free0, NULL, NULL), 0);
 	assert_int_equal(pipe(go), 0);
 	assert_int_equal(pipe(done), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int	cs = tc_open(d.socket), fd, j;
-
-		/* It keeps every fd: it still holds its leases. */
-		for (j = 0; cs >= 0 && j < 10; j++)
-			if (tc_lease(cs, "pmem", MiB, NULL, NULL, &fd) != 0)
-				_exit(1);
-		close(cs);
-		if (write(done[1], "x", 1) != 1 || read(go[0], &c, 1) != 1)
-			_exit(1);
-		_exit(0);
-	}
+	pid = lease_holder(10, MiB, 1, done[1], go[0]);
 	close(done[1]);
 	close(go[0]);
 	assert_int_equal(read(done[0], &c, 1), 1);
@@ -248,26 +267,14 @@ test_sigkill_frees(void **state)
 {
 	uint64_t	free0, free1;
 	pid_t		pid;
-	int		s, pfd[2], i, status;
+	int		s, pfd[2], status;
 	char		c;
 
 	s = tc_open(d.socket);
 	assert_true(s >= 0);
 	assert_int_equal(tc_tier(s, "pmem", &free0, NULL, NULL), 0);
 	assert_int_equal(pipe(pfd), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int	cs = tc_open(d.socket), fd, j;
-
-		for (j = 0; cs >= 0 && j < 5; j++)
-			if (tc_lease(cs, "pmem", 8 * MiB, NULL, NULL, &fd) != 0)
-				_exit(1);
-		if (write(pfd[1], "x", 1) != 1)
-			_exit(1);
-		pause();
-		_exit(0);
-	}
+	pid = lease_holder(5, 8 * MiB, 0, pfd[1], -1);
 	close(pfd[1]);
 	assert_int_equal(read(pfd[0], &c, 1), 1);
 	close(pfd[0]);
@@ -275,13 +282,7 @@ test_sigkill_frees(void **state)
 	assert_int_equal(free1, free0 - 40 * MiB);
 	kill(pid, SIGKILL);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	for (i = 0; i < 500; i++) {
-		assert_int_equal(tc_tier(s, "pmem", &free1, NULL, NULL), 0);
-		if (free1 == free0)
-			break;
-		usleep(10000);
-	}
-	assert_int_equal(free1, free0);
+	assert_int_equal(wait_free(s, free0), free0);
 	close(s);
 }
 

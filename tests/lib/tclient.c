@@ -114,6 +114,35 @@ tc_hello(int sock, uint32_t min, uint32_t max)
 	return tc_call(sock, &env, NULL);
 }
 
+size_t
+tc_pack_hello(uint8_t *buf, uint64_t rid)
+{
+	Pmemtier__Envelope	env = PMEMTIER__ENVELOPE__INIT;
+	Pmemtier__Hello		h = PMEMTIER__HELLO__INIT;
+
+	h.min_version = h.max_version = PMT_WIRE_VERSION;
+	env.version = PMT_WIRE_VERSION;
+	env.request_id = rid;
+	env.body_case = PMEMTIER__ENVELOPE__BODY_HELLO;
+	env.hello = &h;
+	return pmemtier__envelope__pack(&env, buf);
+}
+
+size_t
+tc_pack_lease(uint8_t *buf, uint64_t rid, const char *tier, uint64_t size)
+{
+	Pmemtier__Envelope	env = PMEMTIER__ENVELOPE__INIT;
+	Pmemtier__LeaseRequest	req = PMEMTIER__LEASE_REQUEST__INIT;
+
+	req.tier = (char *)tier;
+	req.size = size;
+	env.version = PMT_WIRE_VERSION;
+	env.request_id = rid;
+	env.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_REQUEST;
+	env.lease_request = &req;
+	return pmemtier__envelope__pack(&env, buf);
+}
+
 int
 tc_open(const char *socket_path)
 {

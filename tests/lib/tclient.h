@@ -29,6 +29,14 @@ Pmemtier__Envelope *tc_call(int sock, Pmemtier__Envelope *req, int *fdp);
 Pmemtier__Envelope *tc_recv(int sock, int timeout_ms, int *fdp);
 /* Sends raw bytes with an optional fd. 0 or -errno. */
 int	tc_send_raw(int sock, const void *buf, size_t len, int fd);
+/*
+ * Packs a request for tc_send_raw (buf: PMT_WIRE_MAX_PACKET or, for
+ * these small ones, 128 bytes): Hello for version 1, LeaseRequest for
+ * size bytes of tier. Returns the length.
+ */
+size_t	tc_pack_hello(uint8_t *buf, uint64_t rid);
+size_t	tc_pack_lease(uint8_t *buf, uint64_t rid, const char *tier,
+	    uint64_t size);
 /* The error code of a reply, 0 when it is not an Error. */
 int	tc_error_code(const Pmemtier__Envelope *);
 
