@@ -298,7 +298,7 @@ control_refuse(int fd, int code, const char *msg)
  * budget (pmtd->max_fds) for everyone but admins, so that the reserve
  * above it always lets root's tierctl in.
  */
-unsigned
+static unsigned
 control_fds_used(void)
 {
 	return pmtd->nconns + lease_count() + lease_zombie_count() +
@@ -306,6 +306,19 @@ control_fds_used(void)
 }
 
 static void	control_serve(int);
+
+int
+control_over_budget(const struct principal *pr, char *msg, size_t len)
+{
+	unsigned	used = control_fds_used();
+
+	if (pr->admin || used < pmtd->max_fds)
+		return 0;
+	snprintf(msg, len, "the daemon is at its descriptor budget (%u in "
+	    "use; RLIMIT_NOFILE less a reserve for admins): try again later",
+	    used);
+	return 1;
+}
 
 static void
 control_accept(evutil_socket_t lfd, short what, void *arg)
@@ -353,10 +366,7 @@ control_serve(int fd)
 	}
 	pr.admin = peer_is_admin(fd, &pr, pmtd->have_admin_gid,
 	    pmtd->admin_gid);
-	if (!pr.admin && control_fds_used() >= pmtd->max_fds) {
-		snprintf(msg, sizeof(msg), "the daemon is at its descriptor "
-		    "budget (%u in use; RLIMIT_NOFILE less a reserve for "
-		    "admins): try again later", control_fds_used());
+	if (control_over_budget(&pr, msg, sizeof(msg))) {
 		log_limited(&control_lim, "control_accept: pid %d uid %u: %s",
 		    (int)pr.pid, (unsigned)pr.uid, msg);
 		control_refuse(fd, PMEMTIER__ERROR_CODE__ERROR_LIMIT, msg);

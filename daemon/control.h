@@ -17,8 +17,11 @@ void	control_resume(void);
 /* Stops accepting; removes the socket file unless systemd owns it. */
 void	control_cleanup(void);
 const char *control_path(void);
-/* Descriptors clients cost the daemon now (see pmtd->max_fds). */
-unsigned control_fds_used(void);
+/*
+ * Is a non-admin pr to be refused for the descriptor budget? 1 with msg
+ * saying so; admins are served from the reserve above the budget.
+ */
+int	control_over_budget(const struct principal *, char *msg, size_t len);
 int	control_activated(void);
 
 #endif /* PMEMTIERD_CONTROL_H */

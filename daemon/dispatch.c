@@ -182,11 +182,8 @@ dispatch_lease_limits(struct conn *c, struct tier *t, uint64_t size,
 	unsigned			 n;
 
 	*code = E(LIMIT);
-	if (!c->pr.admin && control_fds_used() >= pmtd->max_fds) {
-		snprintf(msg, len, "the daemon is at its descriptor budget "
-		    "(%u in use); try again later", control_fds_used());
+	if (control_over_budget(&c->pr, msg, len))
 		return -1;
-	}
 	if (c->nleases >= conf->max_leases_per_conn) {
 		snprintf(msg, len, "this connection holds %u leases "
 		    "(max_leases_per_connection = %u)", c->nleases,
