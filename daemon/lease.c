@@ -199,8 +199,9 @@ lease_drop(struct lease *l, struct tiers *tiers)
  * Is fd the only open file of its inode? A write lease (F_SETLEASE) is
  * granted only then: another descriptor or a shared mapping of the
  * client's own open file keeps it refused with EAGAIN. 1 yes, 0 no, -1
- * when leases cannot be used here (fs.leases-enable = 0, a filesystem
- * without them): the daemon cannot tell, and lets go.
+ * when leases cannot be used here (a file tier where they do not work is
+ * refused at open; fs.leases-enable turned off later): the daemon cannot
+ * tell, and treats it as held.
  */
 static int
 lease_sole_opener(int fd)
@@ -318,7 +319,7 @@ zombie_audit(struct zombie *z, struct tiers *tiers)
 		    (uint64_t)st.st_size, (uint64_t)st.st_blocks * 512);
 		lease_cut(z->fd, 0, &st);
 	}
-	if (lease_sole_opener(z->fd) != 0) {
+	if (lease_sole_opener(z->fd) == 1) {
 		zombie_free(z, tiers);
 		return 1;
 	}
@@ -352,7 +353,7 @@ lease_end(struct lease *l, struct tiers *tiers)
 	if (fd >= 0 && ftruncate(fd, 0) != 0)
 		log_warn("lease %llu: revoke: ftruncate",
 		    (unsigned long long)l->id);
-	if (fd < 0 || t->ops->sealed || lease_sole_opener(fd) != 0 ||
+	if (fd < 0 || t->ops->sealed || lease_sole_opener(fd) == 1 ||
 	    (z = calloc(1, sizeof(*z))) == NULL) {
 		if (fd >= 0)
 			close(fd);

@@ -56,6 +56,29 @@ tier_file_is_dax(int dirfd)
 	return dax;
 }
 
+/*
+ * Taking back a lease a client keeps open rests on F_SETLEASE telling
+ * whether anyone but the daemon has a file open (lease.c). Where it does
+ * not work (fs.leases-enable = 0, a filesystem without leases) the daemon
+ * could not tell, so such a tier is refused rather than served blind.
+ */
+static int
+tier_file_leases_work(int dirfd)
+{
+	int	fd, rc = 0;
+
+	fd = openat(dirfd, ".", O_TMPFILE | O_EXCL | O_RDWR | O_CLOEXEC,
+	    0600);
+	if (fd < 0)
+		return -errno;
+	if (fcntl(fd, F_SETLEASE, F_WRLCK) != 0)
+		rc = -errno;
+	else
+		(void)fcntl(fd, F_SETLEASE, F_UNLCK);
+	close(fd);
+	return rc;
+}
+
 static int
 tier_file_open(struct tier *t)
 {
@@ -85,6 +108,14 @@ tier_file_open(struct tier *t)
 	}
 	if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) != 0) {
 		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	if ((rc = tier_file_leases_work(fd)) != 0) {
+		log_warnx("tier %s: file leases (F_SETLEASE) do not work in %s "
+		    "(%s; fs.leases-enable = 0?): the daemon could not take "
+		    "back leases clients keep open", t->name, priv,
+		    strerror(-rc));
 		close(fd);
 		return rc;
 	}
