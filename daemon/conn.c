@@ -38,6 +38,7 @@ conn_state_name(enum conn_state s)
 	case CONN_HELLO:	return "hello";
 	case CONN_READY:	return "ready";
 	case CONN_BLOCKED:	return "blocked";
+	case CONN_WAITING:	return "waiting";
 	case CONN_CLOSED:	return "closed";
 	}
 	return "?";
@@ -59,7 +60,7 @@ conn_set_state(struct conn *c, enum conn_state s)
 	if (c->ev == NULL)
 		return;
 	event_del(c->ev);
-	if (s == CONN_CLOSED)
+	if (s == CONN_CLOSED || s == CONN_WAITING)
 		return;
 	what = (s == CONN_BLOCKED ? EV_WRITE : EV_READ) | EV_PERSIST;
 	event_assign(c->ev, pmtd->base, c->fd, what, conn_event, c);
@@ -432,6 +433,7 @@ conn_event(evutil_socket_t fd, short what, void *arg)
 	case CONN_BLOCKED:
 		conn_flush(c);
 		break;
+	case CONN_WAITING:
 	case CONN_CLOSED:
 		break;
 	}

@@ -18,6 +18,7 @@
 #include "holder.h"
 #include "lease.h"
 #include "control.h"
+#include "worker.h"
 #include "log.h"
 #include "peer.h"
 #include "wire.h"
@@ -302,7 +303,7 @@ static unsigned
 control_fds_used(void)
 {
 	return pmtd->nconns + lease_count() + lease_zombie_count() +
-	    holder_count() + closer_pending();
+	    holder_count() + closer_pending() + worker_fds();
 }
 
 static void	control_serve(int);

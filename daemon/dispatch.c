@@ -19,6 +19,7 @@
 #include "quota_admin.h"
 #include "status.h"
 #include "tier.h"
+#include "worker.h"
 
 #define E(x)	PMEMTIER__ERROR_CODE__ERROR_##x
 
@@ -121,6 +122,25 @@ dispatch_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return ts.tv_sec;
+}
+
+static uint64_t
+dispatch_now_ms(void)
+{
+	return pmtd_monotonic_ms();
+}
+
+/*
+ * A waiting request was answered from a job's completion: a connection
+ * whose reply could not be sent is closed here, as conn_read would have.
+ * Without a worker thread the job completed inside dispatch_packet, and
+ * conn_read still holds the connection.
+ */
+static void
+dispatch_resumed(struct conn *c)
+{
+	if (c->dead && worker_running())
+		conn_close(c, "peer gone");
 }
 
 void
@@ -227,37 +247,171 @@ dispatch_lease_limits(struct conn *c, struct tier *t, uint64_t size,
 /*
  * Audits and trims every lease of t, at most every DISPATCH_SWEEP_MS: a
  * client that makes grants fail on purpose must not buy a sweep per
- * request. Returns 1 when it swept.
+ * request. The audit runs on the worker; a grant submitted after it runs
+ * after it. Returns 1 when it swept.
  */
 #define DISPATCH_SWEEP_MS	100
 
 static int
 dispatch_sweep(struct tier *t)
 {
-	struct timespec	ts;
-	uint64_t	now;
+	uint64_t	now = dispatch_now_ms();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	if (t->swept_at != 0 && now - t->swept_at < DISPATCH_SWEEP_MS)
 		return 0;
 	t->swept_at = now;
-	lease_audit_tier(t, &pmtd->tiers);
-	return 1;
+	return lease_audit_async(t, 0, &pmtd->tiers, NULL, NULL) == 0;
+}
+
+/*
+ * A grant filled on the worker: a large file lease (posix_fallocate of a
+ * GiB takes ~100 ms on tmpfs), or one retried after a sweep. Its bytes
+ * are reserved on the tier, the quota buckets and the connection from
+ * the request on, so that nothing granted meanwhile can overcommit them,
+ * and the connection waits (CONN_WAITING) for the answer.
+ */
+struct dispatch_grant {
+	struct work	 w;
+	struct conn	*c;
+	uint64_t	 rid;
+	struct tier	*t;
+	uint64_t	 size;
+	int		 fd;
+	int		 rc;
+	int		 swept;
+	char		 label[PMTD_LABEL_MAX];
+};
+
+static void
+dispatch_reserve(struct conn *c, struct tier *t, uint64_t size, int on)
+{
+	if (on) {
+		tier_charge(t, size);
+		quota_charge(&c->pr, t->name, size);
+		c->nleases++;
+		c->bytes += size;
+		return;
+	}
+	c->nleases--;
+	c->bytes -= size;
+	quota_uncharge(&c->pr, t->name, size);
+	/* Last: it frees a removed tier without leases. */
+	tier_uncharge(&pmtd->tiers, t, size);
+}
+
+/* Answers a grant whose alloc returned rc (and fd). */
+static void
+dispatch_grant(struct conn *c, uint64_t rid, struct tier *t, uint64_t size,
+    int rc, int fd, const char *label)
+{
+	Pmemtier__Envelope	 env;
+	Pmemtier__LeaseGrant	 g = PMEMTIER__LEASE_GRANT__INIT;
+	struct lease		*l;
+	char			 msg[768], a[32];
+	int			 code, cfd;
+
+	if (rc != 0) {
+		pmtd_fmt_size(size, a, sizeof(a));
+		snprintf(msg, sizeof(msg), "tier %s: cannot make a lease of "
+		    "%s: %s", t->name, a, strerror(-rc));
+		code = rc == -ENOSPC ? E(NO_SPACE) : E(INTERNAL);
+		dispatch_log(c, code, "%s", msg);
+		conn_error(c, rid, code, "%s", msg);
+		return;
+	}
+	if ((l = lease_create(t, c, &c->pr, size, fd, label)) == NULL) {
+		close(fd);
+		conn_error(c, rid, E(INTERNAL), "out of memory");
+		return;
+	}
+	log_debug("conn %llu: pid %d: lease %llu granted: %llu bytes on %s",
+	    (unsigned long long)c->id, (int)c->pr.pid,
+	    (unsigned long long)l->id, (unsigned long long)size, t->name);
+	dispatch_env(&env, rid);
+	env.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_GRANT;
+	env.lease_grant = &g;
+	g.lease_id = l->id;
+	g.tier = t->name;
+	g.size = size;
+	g.numa_node = t->node;
+	if ((cfd = tier_export(t, l->fd)) < 0) {
+		log_warnx("conn %llu: lease %llu: cannot make the client's "
+		    "descriptor: %s", (unsigned long long)c->id,
+		    (unsigned long long)l->id, strerror(-cfd));
+		lease_end(l, &pmtd->tiers);
+		conn_error(c, rid, E(INTERNAL), "cannot hand out the lease: "
+		    "%s", strerror(-cfd));
+		return;
+	}
+	/*
+	 * A grant that cannot be sent kills the connection; the lease then
+	 * stays charged to the process until it exits, like any other.
+	 */
+	conn_send(c, &env, cfd);
+	close(cfd);
+}
+
+static void
+dispatch_grant_run(struct work *w)
+{
+	struct dispatch_grant	*g = (struct dispatch_grant *)w;
+
+	g->fd = -1;
+	g->rc = tier_alloc(g->t, g->size, &g->fd);
+}
+
+static void
+dispatch_grant_done(struct work *w)
+{
+	struct dispatch_grant	*g = (struct dispatch_grant *)w;
+	struct conn		*c = g->c;
+
+	/* Full after all: trim the tier (once) and try again after it. */
+	if (g->rc == -ENOSPC && !g->swept && dispatch_sweep(g->t)) {
+		g->swept = 1;
+		worker_submit(&g->w);
+		return;
+	}
+	conn_set_state(c, CONN_READY);
+	/* The lease charges itself before the reservation goes. */
+	dispatch_grant(c, g->rid, g->t, g->size, g->rc, g->fd, g->label);
+	dispatch_reserve(c, g->t, g->size, 0);
+	free(g);
+	dispatch_resumed(c);
+}
+
+/* Hands the grant to the worker; 0, or -1 when out of memory. */
+static int
+dispatch_grant_async(struct conn *c, uint64_t rid, struct tier *t,
+    uint64_t size, const char *label, int swept)
+{
+	struct dispatch_grant	*g;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return -1;
+	g->w.run = dispatch_grant_run;
+	g->w.done = dispatch_grant_done;
+	g->c = c;
+	g->rid = rid;
+	g->t = t;
+	g->size = size;
+	g->swept = swept;
+	snprintf(g->label, sizeof(g->label), "%s", label);
+	dispatch_reserve(c, t, size, 1);
+	conn_set_state(c, CONN_WAITING);
+	worker_submit(&g->w);
+	return 0;
 }
 
 static void
 dispatch_lease_request(struct conn *c, uint64_t rid,
     const Pmemtier__LeaseRequest *req)
 {
-	Pmemtier__Envelope	 env;
-	Pmemtier__LeaseGrant	 g = PMEMTIER__LEASE_GRANT__INIT;
 	struct tier		*t;
-	struct lease		*l;
 	char			 msg[768], label[PMTD_LABEL_MAX], a[32], b[32];
 	static uint64_t		 page;
 	uint64_t		 size;
-	int			 code, fd, cfd, rc;
+	int			 code, fd = -1, rc, swept;
 
 	if ((t = tier_find(&pmtd->tiers, req->tier)) == NULL) {
 		dispatch_sanitize(label, sizeof(label), req->tier);
@@ -299,62 +453,77 @@ dispatch_lease_request(struct conn *c, uint64_t rid,
 		dispatch_refuse(c, rid, code, msg);
 		return;
 	}
+	dispatch_sanitize(label, sizeof(label), req->label);
+	/* A large file lease is filled on the worker. */
+	if (t->ops->fills && size >= WORKER_MIN_BYTES &&
+	    dispatch_grant_async(c, rid, t, size, label, 0) == 0)
+		return;
 	rc = tier_alloc(t, size, &fd);
 	/*
 	 * The filesystem is fuller than the grants say: a client grew its
-	 * lease files, or kept ones that ended. Trim the tier, try again.
+	 * lease files, or kept ones that ended, or ended leases are still
+	 * being freed on the worker. Trim the tier and try again on the
+	 * worker, after the trims and the frees.
 	 */
-	if (rc == -ENOSPC && dispatch_sweep(t))
-		rc = tier_alloc(t, size, &fd);
-	if (rc != 0) {
-		pmtd_fmt_size(size, a, sizeof(a));
-		snprintf(msg, sizeof(msg), "tier %s: cannot make a lease of "
-		    "%s: %s", t->name, a, strerror(-rc));
-		code = rc == -ENOSPC ? E(NO_SPACE) : E(INTERNAL);
-		dispatch_log(c, code, "%s", msg);
-		conn_error(c, rid, code, "%s", msg);
+	if (rc == -ENOSPC && ((swept = dispatch_sweep(t)) ||
+	    worker_pending() > 0) &&
+	    dispatch_grant_async(c, rid, t, size, label, swept) == 0)
 		return;
-	}
-	dispatch_sanitize(label, sizeof(label), req->label);
-	if ((l = lease_create(t, c, &c->pr, size, fd, label)) == NULL) {
-		close(fd);
-		conn_error(c, rid, E(INTERNAL), "out of memory");
-		return;
-	}
-	log_debug("conn %llu: pid %d: lease %llu granted: %llu bytes on %s",
-	    (unsigned long long)c->id, (int)c->pr.pid,
-	    (unsigned long long)l->id, (unsigned long long)size, t->name);
+	dispatch_grant(c, rid, t, size, rc, fd, label);
+}
+
+static void
+dispatch_released(struct conn *c, uint64_t rid, uint64_t id, uint64_t size)
+{
+	Pmemtier__Envelope	 env;
+	Pmemtier__LeaseReleased	 r = PMEMTIER__LEASE_RELEASED__INIT;
+
+	r.lease_id = id;
+	r.size = size;
 	dispatch_env(&env, rid);
-	env.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_GRANT;
-	env.lease_grant = &g;
-	g.lease_id = l->id;
-	g.tier = t->name;
-	g.size = size;
-	g.numa_node = t->node;
-	if ((cfd = tier_export(t, l->fd)) < 0) {
-		log_warnx("conn %llu: lease %llu: cannot make the client's "
-		    "descriptor: %s", (unsigned long long)c->id,
-		    (unsigned long long)l->id, strerror(-cfd));
-		lease_end(l, &pmtd->tiers);
-		conn_error(c, rid, E(INTERNAL), "cannot hand out the lease: "
-		    "%s", strerror(-cfd));
-		return;
-	}
-	/*
-	 * A grant that cannot be sent kills the connection; the lease then
-	 * stays charged to the process until it exits, like any other.
-	 */
-	conn_send(c, &env, cfd);
-	close(cfd);
+	env.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_RELEASED;
+	env.lease_released = &r;
+	conn_send(c, &env, -1);
+}
+
+/*
+ * LeaseReleased promises the storage is gone: when freeing it went to the
+ * worker (a large lease, or jobs pending ahead of it), the answer waits
+ * for a job queued behind it.
+ */
+struct dispatch_release {
+	struct work	 w;
+	struct conn	*c;
+	uint64_t	 rid;
+	uint64_t	 id;
+	uint64_t	 size;
+};
+
+static void
+dispatch_release_run(struct work *w)
+{
+	(void)w;
+}
+
+static void
+dispatch_release_done(struct work *w)
+{
+	struct dispatch_release	*r = (struct dispatch_release *)w;
+	struct conn		*c = r->c;
+
+	conn_set_state(c, CONN_READY);
+	dispatch_released(c, r->rid, r->id, r->size);
+	free(r);
+	dispatch_resumed(c);
 }
 
 static void
 dispatch_lease_release(struct conn *c, uint64_t rid,
     const Pmemtier__LeaseRelease *rel)
 {
-	Pmemtier__Envelope	 env;
-	Pmemtier__LeaseReleased	 r = PMEMTIER__LEASE_RELEASED__INIT;
+	struct dispatch_release	*r;
 	struct lease		*l = lease_find(rel->lease_id);
+	uint64_t		 id, size;
 
 	/* Another connection's lease is answered as unknown: no probing. */
 	if (l == NULL || l->conn != c) {
@@ -364,15 +533,22 @@ dispatch_lease_release(struct conn *c, uint64_t rid,
 		    "connection", (unsigned long long)rel->lease_id);
 		return;
 	}
-	r.lease_id = l->id;
-	r.size = l->size;
+	id = l->id;
+	size = l->size;
 	log_debug("conn %llu: lease %llu released",
-	    (unsigned long long)c->id, (unsigned long long)l->id);
-	lease_end(l, &pmtd->tiers);
-	dispatch_env(&env, rid);
-	env.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_RELEASED;
-	env.lease_released = &r;
-	conn_send(c, &env, -1);
+	    (unsigned long long)c->id, (unsigned long long)id);
+	if (lease_end(l, &pmtd->tiers) && (r = calloc(1, sizeof(*r))) != NULL) {
+		r->w.run = dispatch_release_run;
+		r->w.done = dispatch_release_done;
+		r->c = c;
+		r->rid = rid;
+		r->id = id;
+		r->size = size;
+		conn_set_state(c, CONN_WAITING);
+		worker_submit(&r->w);
+		return;
+	}
+	dispatch_released(c, rid, id, size);
 }
 
 #define DISPATCH_MAX_KINDS	64
@@ -506,8 +682,64 @@ dispatch_check(struct conn *c, const struct pmt_wire_packet *pkt,
 	return 0;
 }
 
+/*
+ * An admin's Status or TierList shows physical use measured now: the
+ * audit runs on the worker, and the request is dispatched again from a
+ * copy of its packet once the figures are in. Meanwhile the connection
+ * waits; everyone else is served.
+ */
+struct dispatch_redo {
+	uint64_t	conn_id;
+	size_t		len;
+	uint8_t		buf[];
+};
+
 static void
-dispatch_body(struct conn *c, const Pmemtier__Envelope *env)
+dispatch_redo(void *arg)
+{
+	struct dispatch_redo	*r = arg;
+	struct pmt_wire_packet	 pkt;
+	struct conn		*c;
+
+	if ((c = conn_find(r->conn_id)) != NULL && c->state == CONN_WAITING) {
+		memset(&pkt, 0, sizeof(pkt));
+		pkt.buf = r->buf;
+		pkt.cap = pkt.len = r->len;
+		conn_set_state(c, CONN_READY);
+		c->audited = 1;
+		dispatch_packet(c, &pkt);
+		c->audited = 0;
+		dispatch_resumed(c);
+	}
+	free(r);
+}
+
+/* 1 when the request waits for an audit (answered by dispatch_redo). */
+static int
+dispatch_audit_first(struct conn *c, const struct pmt_wire_packet *pkt)
+{
+	struct dispatch_redo	*r;
+
+	if (c->audited || !status_audit_due(&c->pr))
+		return 0;
+	/* Out of memory: the last audit's figures will do. */
+	if ((r = malloc(sizeof(*r) + pkt->len)) == NULL)
+		return 0;
+	r->conn_id = c->id;
+	r->len = pkt->len;
+	memcpy(r->buf, pkt->buf, pkt->len);
+	conn_set_state(c, CONN_WAITING);
+	if (lease_audit_async(NULL, 0, &pmtd->tiers, dispatch_redo, r) != 0) {
+		conn_set_state(c, CONN_READY);
+		free(r);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+dispatch_body(struct conn *c, const struct pmt_wire_packet *pkt,
+    const Pmemtier__Envelope *env)
 {
 	uint64_t	rid = env->request_id;
 
@@ -516,7 +748,8 @@ dispatch_body(struct conn *c, const Pmemtier__Envelope *env)
 		dispatch_hello(c, rid, env->hello);
 		break;
 	case PMEMTIER__ENVELOPE__BODY_TIER_LIST_REQUEST:
-		status_tier_list(c, rid);
+		if (!dispatch_audit_first(c, pkt))
+			status_tier_list(c, rid);
 		break;
 	case PMEMTIER__ENVELOPE__BODY_LEASE_REQUEST:
 		dispatch_lease_request(c, rid, env->lease_request);
@@ -528,7 +761,8 @@ dispatch_body(struct conn *c, const Pmemtier__Envelope *env)
 		dispatch_usage_report(c, rid, env->usage_report);
 		break;
 	case PMEMTIER__ENVELOPE__BODY_STATUS_REQUEST:
-		dispatch_status(c, rid, env->status_request);
+		if (!dispatch_audit_first(c, pkt))
+			dispatch_status(c, rid, env->status_request);
 		break;
 	case PMEMTIER__ENVELOPE__BODY_QUOTA_LIST_REQUEST:
 		quota_admin_list(c, rid);
@@ -599,7 +833,7 @@ dispatch_packet(struct conn *c, const struct pmt_wire_packet *pkt)
 	log_debug("conn %llu: %s request %llu", (unsigned long long)c->id,
 	    pmt_wire_body_name(env), (unsigned long long)env->request_id);
 	if (dispatch_check(c, pkt, env) == 0)
-		dispatch_body(c, env);
+		dispatch_body(c, pkt, env);
 	/* Nothing keeps a pointer into a request once it is answered. */
 	arena_reset();
 }

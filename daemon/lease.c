@@ -24,6 +24,7 @@
 #include "log.h"
 #include "quota.h"
 #include "tier.h"
+#include "worker.h"
 
 #define LEASE_HASH_SIZE	4096
 /* Blocks a filesystem may add for its own metadata before a lease counts
@@ -190,8 +191,7 @@ void
 lease_drop(struct lease *l, struct tiers *tiers)
 {
 	lease_unlink(l, tiers);
-	if (l->fd >= 0)
-		close(l->fd);
+	worker_close(l->fd, l->physical);
 	free(l);
 }
 
@@ -251,6 +251,15 @@ lease_warn(int ended, uint64_t id, pid_t pid, uid_t uid, uint64_t size,
 	    (unsigned long long)blocks, ended ? "truncated" : "trimmed back");
 }
 
+static void
+lease_warn_flush(void)
+{
+	if (lease_unwarned > 0)
+		log_warnx("lease_audit: %u more grown leases trimmed, not "
+		    "logged one by one", lease_unwarned);
+	lease_warned = lease_unwarned = 0;
+}
+
 /* Charges the lease what it holds now: max(granted, allocated). */
 static void
 lease_recharge(struct lease *l, uint64_t physical)
@@ -269,26 +278,88 @@ lease_recharge(struct lease *l, uint64_t physical)
 	l->charged = want;
 }
 
-void
-lease_audit(struct lease *l)
+/*
+ * ---- measuring: the part of an audit that touches files ----
+ *
+ * One probe per lease or zombie, filled in on the worker thread (it uses
+ * nothing but the fd, which the worker's ordering keeps open) and applied
+ * to the tables back on the loop, where a lease that ended meanwhile is
+ * simply not found.
+ */
+struct lease_probe {
+	uint64_t	id;
+	int		fd;
+	int		zombie;
+	uint64_t	keep;		/* the grant; 0 for a zombie */
+	int		ok;		/* fstat worked */
+	int		grown;
+	uint64_t	st_size;	/* before trimming */
+	uint64_t	st_blocks;	/* bytes, before trimming */
+	uint64_t	physical;	/* bytes, after */
+	int		sole;		/* zombie: nobody else has it open */
+};
+
+static void
+lease_measure(struct lease_probe *p)
 {
 	struct stat	st;
 	uint64_t	blocks;
 
-	if (l->fd < 0 || fstat(l->fd, &st) != 0)
+	if (fstat(p->fd, &st) != 0)
 		return;
 	blocks = (uint64_t)st.st_blocks * 512;
-	l->overgrown = (uint64_t)st.st_size > l->size ||
-	    blocks > l->size + LEASE_SLACK;
-	if (l->overgrown) {
-		lease_warn(0, l->id, l->pr->pid, l->pr->uid, l->size,
-		    (uint64_t)st.st_size, blocks);
-		lease_cut(l->fd, l->size, &st);
-		if (fstat(l->fd, &st) != 0)
+	p->st_size = (uint64_t)st.st_size;
+	p->st_blocks = blocks;
+	if (p->zombie)
+		p->grown = st.st_size > 0 || st.st_blocks > 0;
+	else
+		p->grown = (uint64_t)st.st_size > p->keep ||
+		    blocks > p->keep + LEASE_SLACK;
+	if (p->grown) {
+		lease_cut(p->fd, p->keep, &st);
+		if (fstat(p->fd, &st) != 0)
 			return;
 		blocks = (uint64_t)st.st_blocks * 512;
 	}
-	lease_recharge(l, blocks);
+	p->physical = blocks;
+	p->ok = 1;
+	if (p->zombie)
+		p->sole = lease_sole_opener(p->fd) == 1;
+}
+
+static void
+lease_probe_lease(struct lease_probe *p, const struct lease *l)
+{
+	memset(p, 0, sizeof(*p));
+	p->id = l->id;
+	p->fd = l->fd;
+	p->keep = l->size;
+}
+
+static void
+lease_apply_lease(const struct lease_probe *p)
+{
+	struct lease	*l;
+
+	if (!p->ok || (l = lease_find(p->id)) == NULL)
+		return;
+	l->overgrown = p->grown;
+	if (p->grown)
+		lease_warn(0, l->id, l->pr->pid, l->pr->uid, l->size,
+		    p->st_size, p->st_blocks);
+	lease_recharge(l, p->physical);
+}
+
+void
+lease_audit(struct lease *l)
+{
+	struct lease_probe	p;
+
+	if (l->fd < 0)
+		return;
+	lease_probe_lease(&p, l);
+	lease_measure(&p);
+	lease_apply_lease(&p);
 }
 
 /* ---- zombies: revoked files a client may still hold ---- */
@@ -300,41 +371,184 @@ zombie_free(struct zombie *z, struct tiers *tiers)
 	lease_nzombies--;
 	tier_adjust(z->tier, -(int64_t)z->physical);
 	tier_unref(tiers, z->tier);
-	close(z->fd);
+	worker_close(z->fd, z->physical);
 	free(z);
 }
 
-/*
- * Trims a zombie and lets it go once nobody else has it open. Returns 1
- * when it was freed.
- */
-static int
-zombie_audit(struct zombie *z, struct tiers *tiers)
+static void
+lease_probe_zombie(struct lease_probe *p, const struct zombie *z)
 {
-	struct stat	st;
-	uint64_t	blocks;
+	memset(p, 0, sizeof(*p));
+	p->id = z->id;
+	p->fd = z->fd;
+	p->zombie = 1;
+}
 
-	if (fstat(z->fd, &st) == 0 && (st.st_size > 0 || st.st_blocks > 0)) {
-		lease_warn(1, z->id, z->pid, z->uid, 0,
-		    (uint64_t)st.st_size, (uint64_t)st.st_blocks * 512);
-		lease_cut(z->fd, 0, &st);
-	}
-	if (lease_sole_opener(z->fd) == 1) {
+/* Frees a zombie nobody else holds any more, or recounts what it holds. */
+static void
+lease_apply_zombie(const struct lease_probe *p, struct tiers *tiers)
+{
+	struct zombie	*z;
+
+	TAILQ_FOREACH(z, &lease_zombies, entry)
+		if (z->id == p->id)
+			break;
+	if (z == NULL || !p->ok)
+		return;
+	if (p->grown)
+		lease_warn(1, z->id, z->pid, z->uid, 0, p->st_size,
+		    p->st_blocks);
+	if (p->sole) {
 		zombie_free(z, tiers);
-		return 1;
+		return;
 	}
-	blocks = fstat(z->fd, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
-	tier_adjust(z->tier, (int64_t)(blocks - z->physical));
-	z->physical = blocks;
+	tier_adjust(z->tier, (int64_t)(p->physical - z->physical));
+	z->physical = p->physical;
+}
+
+/*
+ * An audit: the probes of every lease and zombie of a tier (or of all),
+ * measured on the worker, applied back on the loop, then the caller's
+ * continuation.
+ */
+struct lease_audit_job {
+	struct work		 w;
+	struct tiers		*tiers;
+	void			(*then)(void *);
+	void			*arg;
+	size_t			 n;
+	struct lease_probe	 probes[];
+};
+
+static unsigned	lease_audits;	/* audit jobs pending */
+
+static void
+lease_audit_run(struct work *w)
+{
+	struct lease_audit_job	*j = (struct lease_audit_job *)w;
+	size_t			 i;
+
+	for (i = 0; i < j->n; i++)
+		lease_measure(&j->probes[i]);
+}
+
+static void
+lease_audit_done(struct work *w)
+{
+	struct lease_audit_job	*j = (struct lease_audit_job *)w;
+	size_t			 i;
+
+	lease_audits--;
+	for (i = 0; i < j->n; i++)
+		worker_unpin(j->probes[i].fd);
+	for (i = 0; i < j->n; i++) {
+		if (j->probes[i].zombie)
+			lease_apply_zombie(&j->probes[i], j->tiers);
+		else
+			lease_apply_lease(&j->probes[i]);
+	}
+	lease_warn_flush();
+	if (j->then != NULL)
+		j->then(j->arg);
+	free(j);
+}
+
+int
+lease_audit_async(struct tier *t, int zombies_only, struct tiers *tiers,
+    void (*then)(void *), void *arg)
+{
+	struct lease_audit_job	*j;
+	struct lease		*l;
+	struct zombie		*z;
+	size_t			 i, n;
+
+	n = lease_nzombies + (zombies_only ? 0 : lease_n);
+	if ((j = calloc(1, sizeof(*j) + n * sizeof(j->probes[0]))) == NULL) {
+		log_warnx("lease_audit: out of memory for %zu probes", n);
+		return -1;
+	}
+	n = 0;
+	if (!zombies_only)
+		TAILQ_FOREACH(l, &lease_list, all_entry)
+			if ((t == NULL || l->tier == t) && l->fd >= 0)
+				lease_probe_lease(&j->probes[n++], l);
+	TAILQ_FOREACH(z, &lease_zombies, entry)
+		if (t == NULL || z->tier == t)
+			lease_probe_zombie(&j->probes[n++], z);
+	j->n = n;
+	for (i = 0; i < n; i++)
+		if (worker_pin(j->probes[i].fd) != 0) {
+			while (i-- > 0)
+				worker_unpin(j->probes[i].fd);
+			free(j);
+			log_warnx("lease_audit: out of memory for pins");
+			return -1;
+		}
+	j->tiers = tiers;
+	j->then = then;
+	j->arg = arg;
+	j->w.run = lease_audit_run;
+	j->w.done = lease_audit_done;
+	lease_audits++;
+	worker_submit(&j->w);
 	return 0;
 }
 
-void
+unsigned
+lease_audit_pending(void)
+{
+	return lease_audits;
+}
+
+/*
+ * Frees a lease's storage through the daemon's fd: truncates it, then
+ * closes the fd unless a zombie keeps it. On the worker when the file is
+ * large (~45 ms per GiB on tmpfs) or a pending job uses the fd. Returns 1
+ * when it was queued.
+ */
+struct lease_cut_job {
+	struct work	w;
+	int		fd;
+	int		close;
+};
+
+static void
+lease_cut_run(struct work *w)
+{
+	struct lease_cut_job	*j = (struct lease_cut_job *)w;
+	struct stat		 st;
+
+	if (fstat(j->fd, &st) == 0)
+		lease_cut(j->fd, 0, &st);
+	if (j->close)
+		close(j->fd);
+}
+
+static int
+lease_revoke(int fd, uint64_t bytes, int close_after)
+{
+	struct lease_cut_job	*j;
+
+	if ((worker_pinned(fd) || bytes >= WORKER_MIN_BYTES) &&
+	    worker_running() && (j = calloc(1, sizeof(*j))) != NULL) {
+		j->w.run = lease_cut_run;
+		j->fd = fd;
+		j->close = close_after;
+		worker_submit(&j->w);
+		return 1;
+	}
+	if (ftruncate(fd, 0) != 0)
+		log_warn("lease: revoke: ftruncate");
+	return close_after ? worker_close(fd, 0) : 0;
+}
+
+int
 lease_end(struct lease *l, struct tiers *tiers)
 {
 	struct zombie	*z;
 	struct tier	*t = l->tier;
-	int		 fd = l->fd;
+	uint64_t	 bytes = l->physical > l->size ? l->physical : l->size;
+	int		 fd = l->fd, queued = 0;
 
 	l->fd = -1;
 	/*
@@ -345,22 +559,23 @@ lease_end(struct lease *l, struct tiers *tiers)
 	 * costs little on tmpfs.
 	 */
 	if (fd >= 0 && !t->ops->sealed && lease_sole_opener(fd) == 1) {
-		close(fd);
+		queued = worker_close(fd, bytes);
 		lease_unlink(l, tiers);
 		free(l);
-		return;
+		return queued;
 	}
-	if (fd >= 0 && ftruncate(fd, 0) != 0)
-		log_warn("lease %llu: revoke: ftruncate",
-		    (unsigned long long)l->id);
-	if (fd < 0 || t->ops->sealed || lease_sole_opener(fd) == 1 ||
-	    (z = calloc(1, sizeof(*z))) == NULL) {
+	if (fd < 0 || t->ops->sealed || (z = calloc(1, sizeof(*z))) == NULL) {
 		if (fd >= 0)
-			close(fd);
+			queued = lease_revoke(fd, bytes, 1);
 		lease_unlink(l, tiers);
 		free(l);
-		return;
+		return queued;
 	}
+	queued = lease_revoke(fd, bytes, 0);
+	/*
+	 * Watched from now on: the zombie audit lets go of it within a
+	 * second once the client has.
+	 */
 	z->id = l->id;
 	z->tier = t;
 	z->fd = fd;
@@ -371,6 +586,7 @@ lease_end(struct lease *l, struct tiers *tiers)
 	lease_nzombies++;
 	lease_unlink(l, tiers);
 	free(l);
+	return queued;
 }
 
 int
@@ -409,42 +625,21 @@ lease_zombie_physical(const struct tier *t)
 	return sum;
 }
 
-static void
-lease_warn_flush(void)
-{
-	if (lease_unwarned > 0)
-		log_warnx("lease_audit: %u more grown leases trimmed, not "
-		    "logged one by one", lease_unwarned);
-	lease_warned = lease_unwarned = 0;
-}
-
 void
 lease_audit_tier(struct tier *t, struct tiers *tiers)
 {
 	struct lease	*l, *lt;
 	struct zombie	*z, *zt;
+	struct lease_probe p;
 
 	TAILQ_FOREACH_SAFE(l, &lease_list, all_entry, lt)
 		if (t == NULL || l->tier == t)
 			lease_audit(l);
 	TAILQ_FOREACH_SAFE(z, &lease_zombies, entry, zt)
-		if (t == NULL || z->tier == t)
-			zombie_audit(z, tiers);
+		if (t == NULL || z->tier == t) {
+			lease_probe_zombie(&p, z);
+			lease_measure(&p);
+			lease_apply_zombie(&p, tiers);
+		}
 	lease_warn_flush();
-}
-
-void
-lease_audit_zombies(struct tiers *tiers)
-{
-	struct zombie	*z, *zt;
-
-	TAILQ_FOREACH_SAFE(z, &lease_zombies, entry, zt)
-		zombie_audit(z, tiers);
-	lease_warn_flush();
-}
-
-void
-lease_audit_all(struct tiers *tiers)
-{
-	lease_audit_tier(NULL, tiers);
 }

@@ -29,9 +29,10 @@ void	lease_detach(struct lease *);
 /*
  * Ends a lease: frees its storage through the daemon's fd (truncate),
  * uncharges it, and keeps watching the file as a zombie while a client may
- * still have it open.
+ * still have it open. Returns 1 when freeing went to the worker (a large
+ * file): a job submitted after it runs after it.
  */
-void	lease_end(struct lease *, struct tiers *);
+int	lease_end(struct lease *, struct tiers *);
 /*
  * Forgets a lease without touching its storage (the daemon stops; the
  * clients' data must survive for the next daemon).
@@ -48,16 +49,22 @@ unsigned lease_zombie_count(void);
 uint64_t lease_zombie_physical(const struct tier *);
 /*
  * Measures a lease (fstat); one grown past its grant is trimmed back
- * through the daemon's fd and charged max(granted, allocated).
+ * through the daemon's fd and charged max(granted, allocated). On the
+ * loop: for tests; the daemon audits with lease_audit_async.
  */
 void	lease_audit(struct lease *);
-/* Audits every lease and zombie of t (NULL: of every tier). */
+/* Audits every lease and zombie of t (NULL: of every tier), on the loop. */
 void	lease_audit_tier(struct tier *, struct tiers *);
-void	lease_audit_all(struct tiers *);
 /*
- * Audits the zombies alone (cheap: there are few), so that one a client
- * let go of is freed within a second rather than at the next full audit.
+ * The same on the worker thread (worker.h): the leases and zombies of t
+ * (NULL: of every tier; zombies_only: just the zombies, which are few, so
+ * that one a client let go of is freed within a second) are measured and
+ * trimmed there, then charged on the loop, then then(arg) runs. Grants
+ * submitted after it run after it. 0, or -1 when out of memory.
  */
-void	lease_audit_zombies(struct tiers *);
+int	lease_audit_async(struct tier *, int zombies_only, struct tiers *,
+	    void (*then)(void *), void *arg);
+/* Audits submitted and not yet applied. */
+unsigned lease_audit_pending(void);
 
 #endif /* PMEMTIERD_LEASE_H */

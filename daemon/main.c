@@ -26,6 +26,7 @@
 #include "quota.h"
 #include "rescan.h"
 #include "tier.h"
+#include "worker.h"
 
 static struct pmtd	pmtd_state;
 struct pmtd		*pmtd = &pmtd_state;
@@ -163,19 +164,21 @@ main_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/* Measuring runs on the worker; one audit at a time is enough. */
 static void
 main_audit(evutil_socket_t fd, short what, void *arg)
 {
 	holder_audit();
-	lease_audit_all(&pmtd->tiers);
+	if (lease_audit_pending() == 0)
+		(void)lease_audit_async(NULL, 0, &pmtd->tiers, NULL, NULL);
 }
 
 /* Each second while there are zombies: let go of those clients closed. */
 static void
 main_zombies(evutil_socket_t fd, short what, void *arg)
 {
-	if (lease_zombie_count() > 0)
-		lease_audit_zombies(&pmtd->tiers);
+	if (lease_zombie_count() > 0 && lease_audit_pending() == 0)
+		(void)lease_audit_async(NULL, 1, &pmtd->tiers, NULL, NULL);
 }
 
 /* systemd's watchdog: a loop that stops turning stops the pings. */
@@ -240,6 +243,8 @@ main_startup(const char *socket, struct event **sigs)
 		    err);
 	if ((pmtd->base = event_base_new()) == NULL)
 		fatalx("main: cannot create the event loop");
+	if (worker_init(pmtd->base) != 0)
+		fatalx("main: cannot start the worker thread");
 	/*
 	 * Signals are watched before the socket exists: a client (or a
 	 * test) that sees the socket may send SIGTERM at once.
@@ -260,6 +265,8 @@ main_shutdown(void)
 {
 	sd_notify(0, "STOPPING=1");
 	control_cleanup();
+	/* Grants and audits in flight complete while their conns exist. */
+	worker_fini();
 	conn_close_all();
 	lease_table_fini(&pmtd->tiers);
 	tier_close_all(&pmtd->tiers);

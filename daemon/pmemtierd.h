@@ -141,6 +141,8 @@ struct tier_ops {
 	 * sealed with F_SEAL_GROW): truncating it ends it for good.
 	 */
 	int		 sealed;
+	/* Set when alloc writes every block: large leases go to the worker. */
+	int		 fills;
 	/* Prepares the tier (private directory, node check). 0 or -errno. */
 	int		(*open)(struct tier *);
 	void		(*close)(struct tier *);
@@ -236,13 +238,17 @@ TAILQ_HEAD(holders, holder);
  * Connection states. A connection starts in CONN_HELLO; a good Hello moves
  * it to CONN_READY. When a reply cannot be sent at once (the peer does not
  * read) it parks in CONN_BLOCKED: reading stops until the reply is out, so
- * a client can never make the daemon queue without bound. CONN_CLOSED is
- * set just before the connection is freed.
+ * a client can never make the daemon queue without bound. While its
+ * request is worked on off the loop (a large grant, an admin's Status
+ * that waits for an audit: worker.h) it is in CONN_WAITING, neither read
+ * nor written; the job's completion answers and resumes it. CONN_CLOSED
+ * is set just before the connection is freed.
  */
 enum conn_state {
 	CONN_HELLO,
 	CONN_READY,
 	CONN_BLOCKED,
+	CONN_WAITING,
 	CONN_CLOSED,
 };
 
@@ -274,6 +280,7 @@ struct conn {
 	time_t			 queried_at;
 	unsigned		 errors;
 	int			 dead;		/* send failed: close after this packet */
+	int			 audited;	/* request re-run after its audit */
 	unsigned		 admin_gen;	/* pr.admin is for this conf_gen */
 	/* Refusal logging (dispatch_refuse): window start, lines, quiet. */
 	time_t			 refuse_at;
@@ -318,5 +325,7 @@ int	pmtd_rescan(char *err, size_t errlen);
 /* sizes.c helpers shared by config and messages */
 int	pmtd_parse_size(const char *s, uint64_t *out);
 void	pmtd_fmt_size(uint64_t bytes, char *buf, size_t len);
+/* CLOCK_MONOTONIC in milliseconds, for rate limits. */
+uint64_t pmtd_monotonic_ms(void);
 
 #endif /* PMEMTIERD_H */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "pmemtierd.h"
 
@@ -73,4 +74,13 @@ pmtd_fmt_size(uint64_t bytes, char *buf, size_t len)
 		return;
 	}
 	snprintf(buf, len, "%llu %s", (unsigned long long)v, units[u]);
+}
+
+uint64_t
+pmtd_monotonic_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }

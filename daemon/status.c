@@ -162,22 +162,20 @@ status_devices_free(struct status_devices *sd)
  */
 #define STATUS_AUDIT_MS	1000
 
-static void
-status_audit(const struct principal *pr)
+int
+status_audit_due(const struct principal *pr)
 {
 	static uint64_t	last;
-	struct timespec	ts;
 	uint64_t	now;
 
 	if (!pr->admin)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+		return 0;
+	now = pmtd_monotonic_ms();
 	if (last != 0 && now - last < STATUS_AUDIT_MS)
-		return;
+		return 0;
 	last = now;
 	holder_audit();
-	lease_audit_all(&pmtd->tiers);
+	return 1;
 }
 
 int
@@ -189,7 +187,6 @@ status_tier_list(struct conn *c, uint64_t rid)
 	struct status_devices	sd;
 	int			rc;
 
-	status_audit(&c->pr);
 	if (status_tiers(&c->pr, &st) != 0)
 		return conn_error(c, rid, PMEMTIER__ERROR_CODE__ERROR_INTERNAL,
 		    "out of memory");
@@ -398,8 +395,6 @@ status_reply(struct conn *c, uint64_t rid, const Pmemtier__StatusRequest *r)
 	size_t			budget = STATUS_BUDGET;
 	int			rc;
 
-	/* Measure now: Status is where physical use and overgrowth show. */
-	status_audit(&c->pr);
 	memset(&b, 0, sizeof(b));
 	pmemtier__status__init(&b.s);
 	if (status_tiers(&c->pr, &b.tiers) != 0 ||

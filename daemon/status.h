@@ -38,7 +38,14 @@ void	status_tiers_free(struct status_tiers *);
 /* Fills sd with the devices of the last discovery scan. 0 or -1. */
 int	status_devices(struct status_devices *sd);
 void	status_devices_free(struct status_devices *);
-/* Answers a TierListRequest: tiers (measured for admins) and devices. */
+/*
+ * Should pr's Status or TierList measure physical use first? Admins only,
+ * at most once a second (STATUS_AUDIT_MS); checks the holders on the
+ * way. The dispatcher then runs the audit on the worker and answers
+ * after it.
+ */
+int	status_audit_due(const struct principal *);
+/* Answers a TierListRequest: tiers and devices. */
 int	status_tier_list(struct conn *, uint64_t request_id);
 /* Answers a StatusRequest. */
 int	status_reply(struct conn *, uint64_t request_id,

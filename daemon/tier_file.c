@@ -176,6 +176,7 @@ const struct tier_ops tier_file_ops = {
 	.open = tier_file_open,
 	.close = tier_file_close,
 	.alloc = tier_file_alloc,
+	.fills = 1,
 };
 
 const struct tier_ops tier_fsdax_ops = {
@@ -183,4 +184,5 @@ const struct tier_ops tier_fsdax_ops = {
 	.open = tier_fsdax_open,
 	.close = tier_file_close,
 	.alloc = tier_file_alloc,
+	.fills = 1,
 };
