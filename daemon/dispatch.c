@@ -299,13 +299,13 @@ dispatch_lease_request(struct conn *c, uint64_t rid,
 		dispatch_refuse(c, rid, code, msg);
 		return;
 	}
-	rc = tier_alloc(t, size, &fd);
+	rc = tier_alloc(t, size, 0, &fd);
 	/*
 	 * The filesystem is fuller than the grants say: a client grew its
 	 * lease files, or kept ones that ended. Trim the tier, try again.
 	 */
 	if (rc == -ENOSPC && dispatch_sweep(t))
-		rc = tier_alloc(t, size, &fd);
+		rc = tier_alloc(t, size, 0, &fd);
 	if (rc != 0) {
 		pmtd_fmt_size(size, a, sizeof(a));
 		snprintf(msg, sizeof(msg), "tier %s: cannot make a lease of "

@@ -159,8 +159,14 @@ struct tier_ops {
 	/* Prepares the tier (private directory, node check). 0 or -errno. */
 	int		(*open)(struct tier *);
 	void		(*close)(struct tier *);
-	/* Makes a lease object of size bytes; *fdp gets the daemon's fd. */
-	int		(*alloc)(struct tier *, uint64_t size, int *fdp);
+	/*
+	 * Makes a lease object of size bytes; *fdp gets the daemon's fd. A
+	 * file is put into filesystem project projid first (0: left alone),
+	 * so an exhausted project fails the grant with -EDQUOT. May run off
+	 * the event loop: uses the tier's dirfd and its arguments only.
+	 */
+	int		(*alloc)(struct tier *, uint64_t size, uint32_t projid,
+			    int *fdp);
 };
 
 struct tier {
