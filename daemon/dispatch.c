@@ -15,6 +15,7 @@
 #include "lease.h"
 #include "log.h"
 #include "peer.h"
+#include "projquota.h"
 #include "quota.h"
 #include "quota_admin.h"
 #include "status.h"
@@ -257,6 +258,7 @@ dispatch_lease_request(struct conn *c, uint64_t rid,
 	char			 msg[768], label[PMTD_LABEL_MAX], a[32], b[32];
 	static uint64_t		 page;
 	uint64_t		 size;
+	uint32_t		 projid;
 	int			 code, fd, cfd, rc;
 
 	if ((t = tier_find(&pmtd->tiers, req->tier)) == NULL) {
@@ -299,13 +301,24 @@ dispatch_lease_request(struct conn *c, uint64_t rid,
 		dispatch_refuse(c, rid, code, msg);
 		return;
 	}
-	rc = tier_alloc(t, size, 0, &fd);
+	/* The bucket's filesystem project (0: none, or an audit tier). */
+	if (projquota_prepare(t, &c->pr, &projid, msg, sizeof(msg)) != 0) {
+		dispatch_refuse(c, rid, E(INTERNAL), msg);
+		return;
+	}
+	rc = tier_alloc(t, size, projid, &fd);
 	/*
 	 * The filesystem is fuller than the grants say: a client grew its
 	 * lease files, or kept ones that ended. Trim the tier, try again.
 	 */
 	if (rc == -ENOSPC && dispatch_sweep(t))
-		rc = tier_alloc(t, size, 0, &fd);
+		rc = tier_alloc(t, size, projid, &fd);
+	/* The bucket's own files fill its project: only it is refused. */
+	if (rc == -EDQUOT) {
+		projquota_refusal(t, projid, size, msg, sizeof(msg));
+		dispatch_refuse(c, rid, E(QUOTA), msg);
+		return;
+	}
 	if (rc != 0) {
 		pmtd_fmt_size(size, a, sizeof(a));
 		snprintf(msg, sizeof(msg), "tier %s: cannot make a lease of "
