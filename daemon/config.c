@@ -183,6 +183,21 @@ config_tier_key(struct config_ctx *ctx, const char *k, const char *v)
 		if (config_copy(t->device, sizeof(t->device), v))
 			return config_fail(ctx, "[tier %s] device: too long",
 			    t->name);
+	} else if (strcmp(k, "enforce") == 0) {
+		if (strcmp(v, "audit") == 0)
+			t->enforce = TIER_ENFORCE_AUDIT;
+		else if (strcmp(v, "project-quota") == 0)
+			t->enforce = TIER_ENFORCE_PROJQUOTA;
+		else
+			return config_fail(ctx, "[tier %s] enforce: audit or "
+			    "project-quota is needed, got \"%s\"", t->name, v);
+	} else if (strcmp(k, "project_base") == 0) {
+		/* 0 is every file's default project, -1 no project at all. */
+		if (config_uint(v, UINT32_MAX - 1, &n) || n == 0)
+			return config_fail(ctx, "[tier %s] project_base: a "
+			    "project id from 1 to 4294967294 is needed, got "
+			    "\"%s\"", t->name, v);
+		t->project_base = (uint32_t)n;
 	} else
 		return config_fail(ctx, "[tier %s]: unknown key \"%s\"",
 		    t->name, k);
@@ -506,6 +521,19 @@ config_validate(struct config_ctx *ctx)
 		if (strcmp(t->backend, "kmem") == 0 && t->node < 0)
 			return config_fail(ctx, "[tier %s]: node missing "
 			    "(a kmem tier is bound to a NUMA node)", t->name),
+			    -1;
+		/* A kmem lease is a memfd sealed against growth already. */
+		if (t->enforce == TIER_ENFORCE_PROJQUOTA &&
+		    strcmp(t->backend, "file") != 0 &&
+		    strcmp(t->backend, "fsdax") != 0)
+			return config_fail(ctx, "[tier %s]: enforce = "
+			    "project-quota needs a file or fsdax tier, not %s "
+			    "(its leases cannot grow)", t->name, t->backend),
+			    -1;
+		if (t->project_base != 0 &&
+		    t->enforce != TIER_ENFORCE_PROJQUOTA)
+			return config_fail(ctx, "[tier %s]: project_base is "
+			    "only used with enforce = project-quota", t->name),
 			    -1;
 		if (t->is_default) {
 			if (def != NULL)

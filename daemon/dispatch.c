@@ -15,6 +15,7 @@
 #include "lease.h"
 #include "log.h"
 #include "peer.h"
+#include "projquota.h"
 #include "quota.h"
 #include "quota_admin.h"
 #include "status.h"
@@ -276,6 +277,7 @@ struct dispatch_grant {
 	uint64_t	 rid;
 	struct tier	*t;
 	uint64_t	 size;
+	uint32_t	 projid;
 	int		 fd;
 	int		 rc;
 	int		 swept;
@@ -302,7 +304,7 @@ dispatch_reserve(struct conn *c, struct tier *t, uint64_t size, int on)
 /* Answers a grant whose alloc returned rc (and fd). */
 static void
 dispatch_grant(struct conn *c, uint64_t rid, struct tier *t, uint64_t size,
-    int rc, int fd, const char *label)
+    uint32_t projid, int rc, int fd, const char *label)
 {
 	Pmemtier__Envelope	 env;
 	Pmemtier__LeaseGrant	 g = PMEMTIER__LEASE_GRANT__INIT;
@@ -310,6 +312,12 @@ dispatch_grant(struct conn *c, uint64_t rid, struct tier *t, uint64_t size,
 	char			 msg[768], a[32];
 	int			 code, cfd;
 
+	/* The bucket's own files fill its project: only it is refused. */
+	if (rc == -EDQUOT) {
+		projquota_refusal(t, projid, size, msg, sizeof(msg));
+		dispatch_refuse(c, rid, E(QUOTA), msg);
+		return;
+	}
 	if (rc != 0) {
 		pmtd_fmt_size(size, a, sizeof(a));
 		snprintf(msg, sizeof(msg), "tier %s: cannot make a lease of "
@@ -357,7 +365,7 @@ dispatch_grant_run(struct work *w)
 	struct dispatch_grant	*g = (struct dispatch_grant *)w;
 
 	g->fd = -1;
-	g->rc = tier_alloc(g->t, g->size, &g->fd);
+	g->rc = tier_alloc(g->t, g->size, g->projid, &g->fd);
 }
 
 static void
@@ -374,7 +382,8 @@ dispatch_grant_done(struct work *w)
 	}
 	conn_set_state(c, CONN_READY);
 	/* The lease charges itself before the reservation goes. */
-	dispatch_grant(c, g->rid, g->t, g->size, g->rc, g->fd, g->label);
+	dispatch_grant(c, g->rid, g->t, g->size, g->projid, g->rc, g->fd,
+	    g->label);
 	dispatch_reserve(c, g->t, g->size, 0);
 	free(g);
 	dispatch_resumed(c);
@@ -383,7 +392,7 @@ dispatch_grant_done(struct work *w)
 /* Hands the grant to the worker; 0, or -1 when out of memory. */
 static int
 dispatch_grant_async(struct conn *c, uint64_t rid, struct tier *t,
-    uint64_t size, const char *label, int swept)
+    uint64_t size, uint32_t projid, const char *label, int swept)
 {
 	struct dispatch_grant	*g;
 
@@ -395,6 +404,7 @@ dispatch_grant_async(struct conn *c, uint64_t rid, struct tier *t,
 	g->rid = rid;
 	g->t = t;
 	g->size = size;
+	g->projid = projid;
 	g->swept = swept;
 	snprintf(g->label, sizeof(g->label), "%s", label);
 	dispatch_reserve(c, t, size, 1);
@@ -411,6 +421,7 @@ dispatch_lease_request(struct conn *c, uint64_t rid,
 	char			 msg[768], label[PMTD_LABEL_MAX], a[32], b[32];
 	static uint64_t		 page;
 	uint64_t		 size;
+	uint32_t		 projid;
 	int			 code, fd = -1, rc, swept;
 
 	if ((t = tier_find(&pmtd->tiers, req->tier)) == NULL) {
@@ -453,23 +464,29 @@ dispatch_lease_request(struct conn *c, uint64_t rid,
 		dispatch_refuse(c, rid, code, msg);
 		return;
 	}
+	/* The bucket's filesystem project (0: none, or an audit tier). */
+	if (projquota_prepare(t, &c->pr, &projid, msg, sizeof(msg)) != 0) {
+		dispatch_refuse(c, rid, E(INTERNAL), msg);
+		return;
+	}
 	dispatch_sanitize(label, sizeof(label), req->label);
 	/* A large file lease is filled on the worker. */
 	if (t->ops->fills && size >= WORKER_MIN_BYTES &&
-	    dispatch_grant_async(c, rid, t, size, label, 0) == 0)
+	    dispatch_grant_async(c, rid, t, size, projid, label, 0) == 0)
 		return;
-	rc = tier_alloc(t, size, &fd);
+	rc = tier_alloc(t, size, projid, &fd);
 	/*
 	 * The filesystem is fuller than the grants say: a client grew its
 	 * lease files, or kept ones that ended, or ended leases are still
 	 * being freed on the worker. Trim the tier and try again on the
-	 * worker, after the trims and the frees.
+	 * worker, after the trims and the frees. (A full project, EDQUOT,
+	 * hurts only its own bucket: refused until the next audit.)
 	 */
-	if (rc == -ENOSPC && ((swept = dispatch_sweep(t)) ||
-	    worker_pending() > 0) &&
-	    dispatch_grant_async(c, rid, t, size, label, swept) == 0)
+	if (rc == -ENOSPC &&
+	    ((swept = dispatch_sweep(t)) || worker_pending() > 0) &&
+	    dispatch_grant_async(c, rid, t, size, projid, label, swept) == 0)
 		return;
-	dispatch_grant(c, rid, t, size, rc, fd, label);
+	dispatch_grant(c, rid, t, size, projid, rc, fd, label);
 }
 
 static void

@@ -23,6 +23,7 @@
 #include "holder.h"
 #include "lease.h"
 #include "log.h"
+#include "projquota.h"
 #include "quota.h"
 #include "rescan.h"
 #include "tier.h"
@@ -137,6 +138,7 @@ pmtd_reload(char *err, size_t errlen)
 	pmtd->conf_gen++;	/* connections recheck admin rights */
 	config_free(old);
 	main_apply_level(nc);
+	projquota_refresh();	/* project limits follow the new rules */
 	log_notice("reload: configuration reloaded from %s", pmtd->conf_path);
 	sd_notify(0, "READY=1");
 	return 0;
@@ -271,6 +273,7 @@ main_shutdown(void)
 	lease_table_fini(&pmtd->tiers);
 	tier_close_all(&pmtd->tiers);
 	config_rules_free(&pmtd->runtime_rules);
+	projquota_fini();	/* the limits stay on the filesystems */
 	quota_fini();
 	config_free(pmtd->conf);
 	event_base_free(pmtd->base);

@@ -33,6 +33,19 @@
 
 /* ---- configuration (config.c) ---- */
 
+/*
+ * How a file lease is held to its grant ([tier] enforce). The audit trims
+ * and charges growth after the fact; a project quota makes the filesystem
+ * refuse it (projquota.c), and the audit runs as well.
+ */
+enum tier_enforce {
+	TIER_ENFORCE_AUDIT,
+	TIER_ENFORCE_PROJQUOTA,
+};
+
+/* The first project id the daemon takes when project_base is not set. */
+#define TIER_PROJECT_BASE	0x70000000U
+
 struct tier_conf {
 	TAILQ_ENTRY(tier_conf)	 entry;
 	char			 name[PMTD_NAME_MAX];
@@ -43,6 +56,8 @@ struct tier_conf {
 	int			 node;
 	int			 is_default;
 	int			 discovered;	/* made by rescan.c, not the file */
+	enum tier_enforce	 enforce;
+	uint32_t		 project_base;	/* 0: TIER_PROJECT_BASE */
 };
 TAILQ_HEAD(tier_confs, tier_conf);
 
@@ -146,8 +161,14 @@ struct tier_ops {
 	/* Prepares the tier (private directory, node check). 0 or -errno. */
 	int		(*open)(struct tier *);
 	void		(*close)(struct tier *);
-	/* Makes a lease object of size bytes; *fdp gets the daemon's fd. */
-	int		(*alloc)(struct tier *, uint64_t size, int *fdp);
+	/*
+	 * Makes a lease object of size bytes; *fdp gets the daemon's fd. A
+	 * file is put into filesystem project projid first (0: left alone),
+	 * so an exhausted project fails the grant with -EDQUOT. May run off
+	 * the event loop: uses the tier's dirfd and its arguments only.
+	 */
+	int		(*alloc)(struct tier *, uint64_t size, uint32_t projid,
+			    int *fdp);
 };
 
 struct tier {
@@ -167,6 +188,8 @@ struct tier {
 	uint64_t		 swept_at;	/* last ENOSPC sweep (ms) */
 	int			 is_default;
 	int			 removed;	/* gone from config, leases remain */
+	enum tier_enforce	 enforce;
+	uint32_t		 project_base;	/* first project id it may use */
 };
 TAILQ_HEAD(tiers, tier);
 

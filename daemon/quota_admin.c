@@ -7,6 +7,7 @@
 #include "config.h"
 #include "conn.h"
 #include "log.h"
+#include "projquota.h"
 #include "quota.h"
 #include "quota_admin.h"
 #include "tier.h"
@@ -374,6 +375,7 @@ quota_admin_set(struct conn *c, uint64_t rid, const Pmemtier__QuotaRule *w)
 	}
 	log_info("quota: uid %u set %s on tier %s to %llu bytes",
 	    (unsigned)c->pr.uid, sel, nr.tier, (unsigned long long)nr.limit);
+	projquota_refresh();
 	{
 		Pmemtier__Envelope	env = PMEMTIER__ENVELOPE__INIT;
 		Pmemtier__Ack		ack = PMEMTIER__ACK__INIT;
@@ -424,6 +426,7 @@ quota_admin_unset(struct conn *c, uint64_t rid, const Pmemtier__QuotaRule *w)
 	free(r);
 	log_info("quota: uid %u unset %s on tier %s", (unsigned)c->pr.uid, sel,
 	    nr.tier);
+	projquota_refresh();
 	env.version = PMT_WIRE_VERSION;
 	env.request_id = rid;
 	env.body_case = PMEMTIER__ENVELOPE__BODY_ACK;

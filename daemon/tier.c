@@ -26,6 +26,12 @@ tier_backend(const char *name)
 	return NULL;
 }
 
+static uint32_t
+tier_project_base(const struct tier_conf *tc)
+{
+	return tc->project_base != 0 ? tc->project_base : TIER_PROJECT_BASE;
+}
+
 static struct tier *
 tier_lookup(struct tiers *tiers, const char *name)
 {
@@ -75,6 +81,8 @@ tier_add(struct tiers *tiers, const struct tier_conf *tc, char *err,
 	t->capacity = tc->capacity;
 	t->node = tc->node;
 	t->is_default = tc->is_default;
+	t->enforce = tc->enforce;
+	t->project_base = tier_project_base(tc);
 	t->dirfd = -1;
 	if ((rc = t->ops->open(t)) != 0) {
 		snprintf(err, errlen, "tier %s: %s backend at %s: %s", t->name,
@@ -124,11 +132,13 @@ tier_apply(struct tiers *tiers, struct pmtd_config *conf, char *err,
 	TAILQ_FOREACH(tc, &conf->tiers, entry) {
 		t = tier_lookup(tiers, tc->name);
 		if (t != NULL && strcmp(t->ops->name, tc->backend) == 0 &&
-		    strcmp(t->path, tc->path) == 0 && t->node == tc->node)
+		    strcmp(t->path, tc->path) == 0 && t->node == tc->node &&
+		    t->enforce == tc->enforce &&
+		    t->project_base == tier_project_base(tc))
 			continue;
 		if (t != NULL && t->nleases + t->nzombies > 0) {
-			snprintf(err, errlen, "tier %s: backend, path or node "
-			    "changed while it holds %u leases", tc->name,
+			snprintf(err, errlen, "tier %s: backend, path, node or "
+			    "enforce changed while it holds %u leases", tc->name,
 			    t->nleases + t->nzombies);
 			goto fail;
 		}
@@ -177,9 +187,9 @@ tier_close_all(struct tiers *tiers)
 }
 
 int
-tier_alloc(struct tier *t, uint64_t size, int *fdp)
+tier_alloc(struct tier *t, uint64_t size, uint32_t projid, int *fdp)
 {
-	return t->ops->alloc(t, size, fdp);
+	return t->ops->alloc(t, size, projid, fdp);
 }
 
 int

@@ -31,8 +31,12 @@ struct tier *tier_find(struct tiers *, const char *name);
 int	tier_add(struct tiers *, const struct tier_conf *, char *err, size_t);
 void	tier_free(struct tiers *, struct tier *);
 void	tier_close_all(struct tiers *);
-/* Makes the daemon's object for a new lease: 0 or -errno. */
-int	tier_alloc(struct tier *, uint64_t size, int *fdp);
+/*
+ * Makes the daemon's object for a new lease: 0 or -errno. projid is the
+ * filesystem project of the lease's bucket (projquota_prepare), 0 for
+ * none; -EDQUOT when that project has no room for size more bytes.
+ */
+int	tier_alloc(struct tier *, uint64_t size, uint32_t projid, int *fdp);
 /*
  * A descriptor of the lease object behind fd for the client (the caller
  * closes it once sent): its own open file for a file lease. fd or -errno.

@@ -5,7 +5,10 @@
  * to the lease size. O_TMPFILE means no name ever exists, so nothing is
  * left behind when the last fd closes, whatever happens to the daemon.
  * fsdax is the same on a filesystem mounted with -o dax; it refuses to
- * start on a mount where DAX is not active.
+ * start on a mount where DAX is not active. With enforce = project-quota
+ * each file is put in its bucket's filesystem project before its blocks
+ * are allocated (projquota.h), and a tier whose filesystem does not
+ * enforce project quotas is refused.
  */
 #include <sys/stat.h>
 #include <errno.h>
@@ -15,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "projquota.h"
 #include "tier.h"
 
 #define TIER_FILE_PRIVDIR	".pmemtierd-leases"
@@ -79,6 +83,27 @@ tier_file_leases_work(int dirfd)
 	return rc;
 }
 
+/*
+ * enforce = project-quota rests on the kernel refusing blocks beyond a
+ * project's limit. Where it would not, the tier is refused: serving it
+ * with the audit alone would be a silent fallback.
+ */
+static int
+tier_file_projquota_works(struct tier *t, int dirfd)
+{
+	char	why[256];
+	int	rc;
+
+	if ((rc = projquota_fs_check(dirfd, t->project_base, why,
+	    sizeof(why))) == 0)
+		return 0;
+	log_warnx("tier %s: enforce = project-quota, but %s at %s: mount xfs "
+	    "with -o prjquota; ext4 needs mkfs.ext4 -O quota,project -I 256 "
+	    "(or tune2fs -O quota,project) and -o prjquota", t->name, why,
+	    t->path);
+	return rc;
+}
+
 static int
 tier_file_open(struct tier *t)
 {
@@ -119,6 +144,11 @@ tier_file_open(struct tier *t)
 		close(fd);
 		return rc;
 	}
+	if (t->enforce == TIER_ENFORCE_PROJQUOTA &&
+	    (rc = tier_file_projquota_works(t, fd)) != 0) {
+		close(fd);
+		return rc;
+	}
 	t->dirfd = fd;
 	t->dax = tier_file_is_dax(fd);
 	return 0;
@@ -150,9 +180,11 @@ tier_file_close(struct tier *t)
 }
 
 static int
-tier_file_alloc(struct tier *t, uint64_t size, int *fdp)
+tier_file_alloc(struct tier *t, uint64_t size, uint32_t projid, int *fdp)
 {
-	int	fd, rc;
+	struct stat	st;
+	uint64_t	have;
+	int		fd, rc;
 
 	/*
 	 * O_EXCL: the client gets this fd, and without it could linkat() the
@@ -162,8 +194,27 @@ tier_file_alloc(struct tier *t, uint64_t size, int *fdp)
 	    0600);
 	if (fd < 0)
 		return -errno;
+	/*
+	 * Into the project while the file is still empty: every block it
+	 * ever has is then counted there, and the client, who does not own
+	 * the file, cannot move it out.
+	 */
+	if (projid != 0 && (rc = projquota_set_file(fd, projid)) != 0) {
+		close(fd);
+		return rc;
+	}
 	/* Reserve every block now: a lease never fails later on a page fault. */
-	if ((rc = posix_fallocate(fd, 0, (off_t)size)) != 0) {
+	rc = projid != 0 ? projquota_fallocate(fd, size) :
+	    posix_fallocate(fd, 0, (off_t)size);
+	if (rc != 0) {
+		/* xfs says ENOSPC when a project, not the disk, is full. */
+		if (rc == ENOSPC && projid != 0) {
+			have = fstat(fd, &st) == 0 ?
+			    (uint64_t)st.st_blocks * 512 : 0;
+			if (projquota_exhausted(fd, projid,
+			    have < size ? size - have : 0))
+				rc = EDQUOT;
+		}
 		close(fd);
 		return -rc;
 	}

@@ -63,8 +63,9 @@ tier_kmem_bind(struct tier *t, int fd, uint64_t size)
 	return rc;
 }
 
+/* projid: kmem tiers have no filesystem (config.c refuses the key). */
 static int
-tier_kmem_alloc(struct tier *t, uint64_t size, int *fdp)
+tier_kmem_alloc(struct tier *t, uint64_t size, uint32_t projid, int *fdp)
 {
 	int	fd, rc;
 

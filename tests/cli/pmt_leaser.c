@@ -6,6 +6,7 @@
  *
  *   pmt_leaser [-s socket] [-t tier] [-z size] [-n count] [-l label]
  *              [-c] [-w] [-x] [-k] [-p seconds] [-r lease_id] [-S]
+ *              [-u uid] [-i] [-g size,...] [-P projid]
  *
  * -c closes each lease's descriptor once granted (the lease stays: it
  * belongs to the connection), for tests that take more leases than the
@@ -16,25 +17,130 @@
  * pauses that many seconds before the last request; -S asks
  * for one Status page and prints "status N_CLIENTS/CLIENTS_TOTAL
  * N_LEASES/LEASES_TOTAL" (to show that a test really needs paging).
+ * -u runs as that uid (its gid the same, no supplementary groups) from
+ * before it connects. -i prints each lease file's filesystem project
+ * ("projid ID N"). As a hostile client would, -g grows the first lease to
+ * each of the comma-separated sizes in turn with fallocate ("grow ID SIZE
+ * ok|ERRNO allocated BYTES" each) and -P tries to move it into another
+ * project ("setproj ID N ok|ERRNO").
  * Prints one line per event on stdout: "lease ID TIER SIZE",
  * "refused CODE message", "release ID CODE", then "ready".
  * Exit: 0 all granted (and -r refused as it must be), 1 a grant refused,
  * 2 usage, 3 no daemon, 4 protocol error.
  */
 #include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <linux/fs.h>
 
 #include "wire.h"
 
 static uint8_t	 leaser_buf[PMT_WIRE_MAX_PACKET];
 static uint64_t	 leaser_id;
+
+/* What to do to each lease fd once granted (-i, -g, -P). */
+struct leaser_acts {
+	int		 show_proj;
+	const char	*grow;		/* sizes, or NULL */
+	long long	 setproj;	/* -1: leave it */
+	int		 done;		/* the first lease had -g and -P */
+};
+
+/* errno as its name for the scenarios to match; the number otherwise. */
+static const char *
+leaser_errname(int e)
+{
+	static char	buf[16];
+
+	switch (e) {
+	case 0:		return "ok";
+	case EDQUOT:	return "EDQUOT";
+	case ENOSPC:	return "ENOSPC";
+	case EPERM:	return "EPERM";
+	case EACCES:	return "EACCES";
+	case EINVAL:	return "EINVAL";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	}
+	snprintf(buf, sizeof(buf), "errno%d", e);
+	return buf;
+}
+
+static uint64_t	leaser_size(const char *);
+
+/* fallocate to each size in sizes ("8M,64M") in turn. */
+static void
+leaser_grow(int fd, uint64_t id, const char *sizes)
+{
+	char		 buf[256], *p, *next;
+	struct stat	 st;
+	uint64_t	 size;
+	int		 rc;
+
+	snprintf(buf, sizeof(buf), "%s", sizes);
+	for (p = buf; p != NULL; p = next) {
+		if ((next = strchr(p, ',')) != NULL)
+			*next++ = '\0';
+		size = leaser_size(p);
+		/*
+		 * From the end: xfs reserves quota for the whole range it is
+		 * given, blocks it has already or not.
+		 */
+		if (fstat(fd, &st) != 0)
+			err(4, "fstat lease");
+		rc = 0;
+		if ((uint64_t)st.st_size < size && fallocate(fd, 0,
+		    st.st_size, (off_t)size - st.st_size) != 0)
+			rc = errno;
+		if (fstat(fd, &st) != 0)
+			st.st_blocks = 0;
+		printf("grow %llu %llu %s allocated %llu\n",
+		    (unsigned long long)id, (unsigned long long)size,
+		    leaser_errname(rc),
+		    (unsigned long long)st.st_blocks * 512);
+	}
+}
+
+static void
+leaser_act(int fd, uint64_t id, struct leaser_acts *a)
+{
+	struct fsxattr	fa;
+	int		rc;
+
+	if (a->show_proj) {
+		if (ioctl(fd, FS_IOC_FSGETXATTR, &fa) != 0)
+			printf("projid %llu %s\n", (unsigned long long)id,
+			    leaser_errname(errno));
+		else
+			printf("projid %llu %u\n", (unsigned long long)id,
+			    fa.fsx_projid);
+	}
+	if (a->done)
+		return;
+	a->done = 1;
+	if (a->grow != NULL)
+		leaser_grow(fd, id, a->grow);
+	if (a->setproj >= 0) {
+		rc = ioctl(fd, FS_IOC_FSGETXATTR, &fa) != 0 ? errno : 0;
+		if (rc == 0) {
+			fa.fsx_projid = (unsigned)a->setproj;
+			rc = ioctl(fd, FS_IOC_FSSETXATTR, &fa) != 0 ? errno : 0;
+		}
+		printf("setproj %llu %lld %s\n", (unsigned long long)id,
+		    a->setproj, leaser_errname(rc));
+	}
+}
 
 /* Sends env and returns the reply to it; fd gets the attached fd or -1. */
 static Pmemtier__Envelope *
@@ -117,7 +223,7 @@ leaser_touch(int fd, uint64_t size)
 /* Returns 0 when granted; the fd stays open, held by this process. */
 static int
 leaser_take(int s, const char *tier, uint64_t size, const char *label,
-    int touch, int keep)
+    int touch, int keep, struct leaser_acts *acts)
 {
 	Pmemtier__Envelope	 env = PMEMTIER__ENVELOPE__INIT;
 	Pmemtier__LeaseRequest	 req = PMEMTIER__LEASE_REQUEST__INIT;
@@ -135,12 +241,13 @@ leaser_take(int s, const char *tier, uint64_t size, const char *label,
 			errx(4, "grant without a descriptor");
 		if (touch)
 			leaser_touch(fd, rep->lease_grant->size);
-		if (!keep)
-			close(fd);
 		printf("lease %llu %s %llu\n",
 		    (unsigned long long)rep->lease_grant->lease_id,
 		    rep->lease_grant->tier,
 		    (unsigned long long)rep->lease_grant->size);
+		leaser_act(fd, rep->lease_grant->lease_id, acts);
+		if (!keep)
+			close(fd);
 	} else if (rep->body_case == PMEMTIER__ENVELOPE__BODY_ERROR) {
 		printf("refused %s %s\n", pmt_wire_error_name(rep->error->code),
 		    rep->error->message);
@@ -220,9 +327,11 @@ main(int argc, char *argv[])
 	uint64_t	 size = 1 << 20, release = 0;
 	int		 ch, n = 1, touch = 0, once = 0, keep = 1, i, s, rc = 0;
 	int		 status = 0, persist = 0, pause = 0;
+	long long	 uid = -1;
+	struct leaser_acts acts = { .setproj = -1 };
 	sigset_t	 set;
 
-	while ((ch = getopt(argc, argv, "s:t:z:n:l:cwxkp:r:S")) != -1) {
+	while ((ch = getopt(argc, argv, "s:t:z:n:l:cwxkp:r:Su:ig:P:")) != -1) {
 		switch (ch) {
 		case 's': sock = optarg; break;
 		case 't': tier = optarg; break;
@@ -236,14 +345,22 @@ main(int argc, char *argv[])
 		case 'k': persist = 1; break;
 		case 'p': pause = atoi(optarg); break;
 		case 'r': release = strtoull(optarg, NULL, 10); break;
+		case 'u': uid = atoll(optarg); break;
+		case 'i': acts.show_proj = 1; break;
+		case 'g': acts.grow = optarg; break;
+		case 'P': acts.setproj = atoll(optarg); break;
 		default:
 			errx(2, "usage: pmt_leaser [-s socket] [-t tier] "
 			    "[-z size] [-n count] [-l label] [-c] [-w] [-x] "
-			    "[-k] [-p seconds] [-r lease_id] [-S]");
+			    "[-k] [-p seconds] [-r lease_id] [-S] [-u uid] "
+			    "[-i] [-g size,...] [-P projid]");
 		}
 	}
 	if (sock == NULL)
 		errx(2, "no socket: give -s or PMEMTIER_SOCKET");
+	if (uid >= 0 && (setgroups(0, NULL) != 0 || setgid((gid_t)uid) != 0 ||
+	    setuid((uid_t)uid) != 0))
+		err(2, "cannot become uid %lld", uid);
 
 	/* Block the stop signals first: sigwait() takes them below. */
 	sigemptyset(&set);
@@ -257,7 +374,7 @@ main(int argc, char *argv[])
 			fflush(stdout);
 			sleep((unsigned)pause);
 		}
-		rc |= leaser_take(s, tier, size, label, touch, keep);
+		rc |= leaser_take(s, tier, size, label, touch, keep, &acts);
 	}
 	if (release != 0 && rc == 0)
 		rc = leaser_release(s, release);

@@ -151,6 +151,25 @@ test_errors(void **state)
 		{ "[tier a]\nbackend=file\npath=/a\ncapacity=1M\n"
 		    "[quota q]\nuid = nosuchuser_pmt\ntier = a\nlimit = 1M\n",
 		    "unknown user" },
+		{ "[tier a]\nbackend=file\npath=/a\ncapacity=1M\n"
+		    "enforce = hard\n", "enforce: audit or project-quota" },
+		{ "[tier a]\nbackend=kmem\nnode=1\ncapacity=1M\n"
+		    "enforce = project-quota\n",
+		    "project-quota needs a file or fsdax tier, not kmem" },
+		{ "[tier a]\nbackend=file\npath=/a\ncapacity=1M\n"
+		    "enforce = project-quota\nproject_base = 0\n",
+		    "project_base: a project id" },
+		{ "[tier a]\nbackend=file\npath=/a\ncapacity=1M\n"
+		    "enforce = project-quota\nproject_base = 4294967295\n",
+		    "project_base: a project id" },
+		{ "[tier a]\nbackend=file\npath=/a\ncapacity=1M\n"
+		    "enforce = project-quota\nproject_base = -5\n",
+		    "project_base: a project id" },
+		{ "[tier a]\nbackend=file\npath=/a\ncapacity=1M\n"
+		    "project_base = 100\n", "only used with enforce" },
+		{ "[tier a]\nbackend=file\npath=/a\ncapacity=1M\n"
+		    "enforce = audit\nenforce = audit\n",
+		    "enforce given twice" },
 		{ "[nonsense]\nx = 1\n", "unknown section" },
 		{ "[tier a]\nbackend file\n", "syntax error" },
 	};
@@ -212,6 +231,42 @@ test_discovery_keys(void **state)
 	assert_non_null(strstr(err, "at least one tier"));
 }
 
+/* [tier] enforce and project_base (docs/pmemtierd.conf.5). */
+static void
+test_enforce_keys(void **state)
+{
+	struct pmtd_config	*c;
+	struct tier_conf	*t;
+
+	c = parse("[tier a]\nbackend = fsdax\npath = /a\ncapacity = 1M\n"
+	    "enforce = project-quota\n"
+	    "[tier b]\nbackend = file\npath = /b\ncapacity = 1M\n"
+	    "project_base = 0x1000\nenforce = project-quota\n"
+	    "[tier c]\nbackend = file\npath = /c\ncapacity = 1M\n"
+	    "enforce = audit\n"
+	    "[tier d]\nbackend = kmem\nnode = 1\ncapacity = 1M\n");
+	assert_non_null(c);
+	t = TAILQ_FIRST(&c->tiers);
+	assert_int_equal(t->enforce, TIER_ENFORCE_PROJQUOTA);
+	/* Not given: the daemon's default, filled in when the tier opens. */
+	assert_int_equal(t->project_base, 0);
+	t = TAILQ_NEXT(t, entry);
+	assert_int_equal(t->enforce, TIER_ENFORCE_PROJQUOTA);
+	assert_int_equal(t->project_base, 0x1000);
+	t = TAILQ_NEXT(t, entry);
+	assert_int_equal(t->enforce, TIER_ENFORCE_AUDIT);
+	t = TAILQ_NEXT(t, entry);
+	/* Today's behaviour is the default, kmem included. */
+	assert_int_equal(t->enforce, TIER_ENFORCE_AUDIT);
+	config_free(c);
+
+	c = parse("[tier a]\nbackend = file\npath = /a\ncapacity = 1M\n"
+	    "enforce = project-quota\nproject_base = 4294967294\n");
+	assert_non_null(c);
+	assert_int_equal(TAILQ_FIRST(&c->tiers)->project_base, 4294967294U);
+	config_free(c);
+}
+
 static void
 test_sizes(void **state)
 {
@@ -248,6 +303,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_error_line),
 		cmocka_unit_test(test_discovery_keys),
+		cmocka_unit_test(test_enforce_keys),
 		cmocka_unit_test(test_sizes),
 	};
 
