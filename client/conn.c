@@ -318,9 +318,9 @@ pmt_conn_get(void)
 
 	pthread_mutex_lock(&conn_lock);
 	/*
-	 * The daemon went away (restart, crash): its leases of this process
-	 * are gone with the old connection, though our mappings keep the
-	 * memory alive. New kinds, and growth of old ones, use a new one.
+	 * The daemon went away (restart, crash): the next one re-adopts the
+	 * leases this process holds, with their ids, and gives them to the
+	 * new connection. New kinds, and growth of old ones, use it.
 	 */
 	if (conn.fd >= 0 && conn.broken)
 		conn_close_socket();
@@ -494,14 +494,25 @@ pmt_conn_lease(const char *tier, size_t size, const char *label,
 	return rc;
 }
 
-/* Called from the extent hooks: no malloc on the way (see conn_zone). */
+/*
+ * Called from the extent hooks: no malloc on the way (see conn_zone),
+ * except to reconnect. A daemon that restarted re-adopted this process's
+ * leases (same ids) and hands them to its next connection, so a release
+ * goes to the new daemon; one that is still down frees the lease anyway
+ * once it sees this process no longer holds it.
+ */
 int
 pmt_conn_release(uint64_t id)
 {
 	int	rc;
 
 	pthread_mutex_lock(&conn_lock);
-	rc = conn_release_locked(id);
+	if (conn.fd >= 0 && conn.broken)
+		conn_close_socket();
+	/* No kind holds a reference: nothing to reconnect for. */
+	rc = conn.fd >= 0 ? 0 : conn.refs > 0 ? conn_open() : -ENOTCONN;
+	if (rc == 0)
+		rc = conn_release_locked(id);
 	pthread_mutex_unlock(&conn_lock);
 	return rc;
 }

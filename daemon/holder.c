@@ -225,6 +225,46 @@ holder_take(struct conn *c)
 	    "closed", (int)h->pr.pid, h->nleases);
 }
 
+struct holder *
+holder_adopt(const struct principal *pr)
+{
+	struct holder	*h;
+
+	TAILQ_FOREACH(h, &pmtd->holders, entry)
+		if (peer_same(&h->pr, pr))
+			return h;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	h->pr = *pr;
+	h->pr.pidfd = -1;
+	TAILQ_INIT(&h->leases);
+	if ((h->pidfd = holder_pidfd(&h->pr)) < 0) {
+		free(h);
+		return NULL;
+	}
+	h->ev = event_new(pmtd->base, h->pidfd, EV_READ, holder_exited, h);
+	if (h->ev == NULL || event_add(h->ev, NULL) != 0) {
+		if (h->ev != NULL)
+			event_free(h->ev);
+		close(h->pidfd);
+		free(h);
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&pmtd->holders, h, entry);
+	holder_n++;
+	return h;
+}
+
+void
+holder_forget_empty(void)
+{
+	struct holder	*h, *next;
+
+	TAILQ_FOREACH_SAFE(h, &pmtd->holders, entry, next)
+		if (h->nleases == 0)
+			holder_free(h);
+}
+
 void
 holder_give(struct conn *c)
 {

@@ -19,6 +19,14 @@
  * (or its pid now names another process) the leases are ended at once.
  */
 void	holder_take(struct conn *c);
+/*
+ * The holder of process pr (pid and start time) for leases restored after
+ * a restart: an existing one, or a new one watching the process. NULL
+ * when the process is gone (or its pid names another process now).
+ */
+struct holder *holder_adopt(const struct principal *pr);
+/* Ends the leases of a holder left without any (after a restore). */
+void	holder_forget_empty(void);
 /* Gives the leases a process's earlier connections left back to c. */
 void	holder_give(struct conn *c);
 /* Forgets every holder without ending leases (the daemon stops). */

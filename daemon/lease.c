@@ -23,6 +23,7 @@
 #include "lease.h"
 #include "log.h"
 #include "quota.h"
+#include "journal.h"
 #include "tier.h"
 #include "worker.h"
 
@@ -76,10 +77,21 @@ lease_chain(uint64_t id)
 	return &lease_hash[(id ^ (id >> 17)) % LEASE_HASH_SIZE];
 }
 
+/* Enters l in the table and charges its tier. */
+static void
+lease_insert(struct lease *l, struct tier *t, uint64_t size)
+{
+	LIST_INSERT_HEAD(lease_chain(l->id), l, hash_entry);
+	TAILQ_INSERT_TAIL(&lease_list, l, all_entry);
+	lease_n++;
+	tier_charge(t, size);
+}
+
 struct lease *
 lease_create(struct tier *t, struct conn *c, const struct principal *pr,
     uint64_t size, int fd, const char *label)
 {
+	struct stat	 st;
 	struct lease	*l;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL)
@@ -95,12 +107,13 @@ lease_create(struct tier *t, struct conn *c, const struct principal *pr,
 
 		memcpy(l->label, label, n);	/* calloc'd: stays terminated */
 	}
-	LIST_INSERT_HEAD(lease_chain(l->id), l, hash_entry);
-	TAILQ_INSERT_TAIL(&lease_list, l, all_entry);
-	lease_n++;
+	if (fd >= 0 && fstat(fd, &st) == 0) {
+		l->dev = (uint64_t)st.st_dev;
+		l->ino = (uint64_t)st.st_ino;
+	}
+	lease_insert(l, t, size);
 	if (c != NULL)
 		lease_attach_conn(l, c);
-	tier_charge(t, size);
 	quota_charge(l->pr, t->name, size);
 	/*
 	 * A file lease is fallocated whole: its blocks are there from the
@@ -108,6 +121,34 @@ lease_create(struct tier *t, struct conn *c, const struct principal *pr,
 	 * the client touches them.
 	 */
 	l->physical = t->ops->sealed ? 0 : size;
+	journal_grant(l);
+	return l;
+}
+
+struct lease *
+lease_restore(struct tier *t, struct holder *h, const struct journal_rec *r,
+    int fd)
+{
+	struct lease	*l;
+
+	if (lease_find(r->id) != NULL || (l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->id = r->id;
+	l->tier = t;
+	l->size = r->size;
+	l->charged = r->size;
+	l->fd = fd;
+	l->dev = r->dev;
+	l->ino = r->ino;
+	memcpy(l->label, r->label, sizeof(l->label));
+	l->label[sizeof(l->label) - 1] = '\0';
+	lease_insert(l, t, r->size);
+	lease_attach_holder(l, h);
+	quota_charge(l->pr, t->name, r->size);
+	/* Measured at the first audit, which follows the restore. */
+	l->physical = t->ops->sealed ? 0 : r->size;
+	if (r->id >= lease_next_id)
+		lease_next_id = r->id + 1;
 	return l;
 }
 
@@ -365,10 +406,49 @@ lease_audit(struct lease *l)
 /* ---- zombies: revoked files a client may still hold ---- */
 
 static void
+zombie_insert(struct zombie *z, struct tier *t)
+{
+	tier_ref(t);
+	TAILQ_INSERT_TAIL(&lease_zombies, z, entry);
+	lease_nzombies++;
+}
+
+int
+lease_restore_zombie(struct tier *t, const struct journal_rec *r, int fd)
+{
+	struct zombie	*z;
+
+	TAILQ_FOREACH(z, &lease_zombies, entry)
+		if (z->id == r->id)
+			return -1;
+	if ((z = calloc(1, sizeof(*z))) == NULL)
+		return -1;
+	z->id = r->id;
+	z->tier = t;
+	z->fd = fd;
+	z->uid = r->pr.uid;
+	z->pid = r->pr.pid;
+	z->start = r->pr.start;
+	z->dev = r->dev;
+	z->ino = r->ino;
+	zombie_insert(z, t);
+	if (r->id >= lease_next_id)
+		lease_next_id = r->id + 1;
+	return 0;
+}
+
+const struct zombies *
+lease_zombie_list(void)
+{
+	return &lease_zombies;
+}
+
+static void
 zombie_free(struct zombie *z, struct tiers *tiers)
 {
 	TAILQ_REMOVE(&lease_zombies, z, entry);
 	lease_nzombies--;
+	journal_end(z->id, 0);
 	tier_adjust(z->tier, -(int64_t)z->physical);
 	tier_unref(tiers, z->tier);
 	worker_close(z->fd, z->physical);
@@ -559,12 +639,14 @@ lease_end(struct lease *l, struct tiers *tiers)
 	 * costs little on tmpfs.
 	 */
 	if (fd >= 0 && !t->ops->sealed && lease_sole_opener(fd) == 1) {
+		journal_end(l->id, 0);
 		queued = worker_close(fd, bytes);
 		lease_unlink(l, tiers);
 		free(l);
 		return queued;
 	}
 	if (fd < 0 || t->ops->sealed || (z = calloc(1, sizeof(*z))) == NULL) {
+		journal_end(l->id, 0);
 		if (fd >= 0)
 			queued = lease_revoke(fd, bytes, 1);
 		lease_unlink(l, tiers);
@@ -581,9 +663,11 @@ lease_end(struct lease *l, struct tiers *tiers)
 	z->fd = fd;
 	z->uid = l->pr->uid;
 	z->pid = l->pr->pid;
-	tier_ref(t);
-	TAILQ_INSERT_TAIL(&lease_zombies, z, entry);
-	lease_nzombies++;
+	z->start = l->pr->start;
+	z->dev = l->dev;
+	z->ino = l->ino;
+	zombie_insert(z, t);
+	journal_end(l->id, 1);
 	lease_unlink(l, tiers);
 	free(l);
 	return queued;

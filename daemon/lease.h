@@ -22,6 +22,17 @@ void	lease_table_fini(struct tiers *);
 struct lease *lease_create(struct tier *, struct conn *,
 	    const struct principal *, uint64_t size, int fd, const char *label);
 struct lease *lease_find(uint64_t id);
+/*
+ * Re-enters a lease from the journal after a restart (restore.c), held
+ * for its process by h, with the daemon's fd reopened (or -1 when it could
+ * not be: charged all the same). NULL when the id is taken or no memory.
+ */
+struct journal_rec;
+struct lease *lease_restore(struct tier *, struct holder *,
+	    const struct journal_rec *, int fd);
+/* The same for a zombie; takes fd (>= 0). 0, or -1. */
+int	lease_restore_zombie(struct tier *, const struct journal_rec *, int fd);
+const struct zombies *lease_zombie_list(void);
 /* Moves a lease between its connection and its holder (holder.c). */
 void	lease_attach_conn(struct lease *, struct conn *);
 void	lease_attach_holder(struct lease *, struct holder *);

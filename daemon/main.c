@@ -21,11 +21,13 @@
 #include "conn.h"
 #include "control.h"
 #include "holder.h"
+#include "journal.h"
 #include "lease.h"
 #include "log.h"
 #include "projquota.h"
 #include "quota.h"
 #include "rescan.h"
+#include "restore.h"
 #include "tier.h"
 #include "worker.h"
 
@@ -175,10 +177,14 @@ main_audit(evutil_socket_t fd, short what, void *arg)
 		(void)lease_audit_async(NULL, 0, &pmtd->tiers, NULL, NULL);
 }
 
-/* Each second while there are zombies: let go of those clients closed. */
+/*
+ * Each second: the journal's pending ends go out; while there are
+ * zombies, those clients let go of are freed.
+ */
 static void
 main_zombies(evutil_socket_t fd, short what, void *arg)
 {
+	journal_flush();
 	if (lease_zombie_count() > 0 && lease_audit_pending() == 0)
 		(void)lease_audit_async(NULL, 1, &pmtd->tiers, NULL, NULL);
 }
@@ -258,6 +264,11 @@ main_startup(const char *socket, struct event **sigs)
 	if (TAILQ_EMPTY(&pmtd->tiers))
 		log_warnx("main: no tier configured or discovered: every lease "
 		    "request will be refused until a rescan finds one");
+	/* Leases live processes still hold, before anyone is served. */
+	if (restore_leases(pmtd->conf->state_dir, err, sizeof(err)) != 0)
+		fatalx("main: lease journal: %s", err);
+	if (lease_count() > 0)
+		(void)lease_audit_async(NULL, 0, &pmtd->tiers, NULL, NULL);
 	control_init(socket, pmtd->conf);
 	control_listen();
 }
@@ -269,6 +280,8 @@ main_shutdown(void)
 	control_cleanup();
 	/* Grants and audits in flight complete while their conns exist. */
 	worker_fini();
+	/* What is dropped now is not ended: the journal keeps it. */
+	journal_close();
 	conn_close_all();
 	lease_table_fini(&pmtd->tiers);
 	tier_close_all(&pmtd->tiers);

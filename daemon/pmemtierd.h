@@ -211,9 +211,10 @@ struct lease {
 	const struct principal	*pr;		/* conn's or holder's */
 	uint64_t		 size;		/* granted */
 	uint64_t		 charged;	/* max(size, physical) */
-	int			 fd;
+	int			 fd;		/* -1: restored, not found */
 	int			 overgrown;
 	uint64_t		 physical;
+	uint64_t		 dev, ino;	/* the file, for the journal */
 	char			 label[PMTD_LABEL_MAX];
 	TAILQ_ENTRY(lease)	 conn_entry;	/* conn's or holder's list */
 	TAILQ_ENTRY(lease)	 all_entry;
@@ -234,7 +235,9 @@ struct zombie {
 	int			 fd;
 	uid_t			 uid;
 	pid_t			 pid;
+	uint64_t		 start;		/* of pid, as in principal */
 	uint64_t		 physical;
+	uint64_t		 dev, ino;
 };
 TAILQ_HEAD(zombies, zombie);
 

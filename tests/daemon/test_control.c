@@ -135,6 +135,31 @@ test_fsdax_needs_dax(void **state)
 	unlink(conf);
 }
 
+/*
+ * d's config with a state_dir of its own, for a second daemon beside d's:
+ * two daemons cannot share one (the lease journal is locked).
+ */
+static const char *
+alt_config(void)
+{
+	static char	 path[400];
+	char		 buf[4096];
+	size_t		 n;
+	FILE		*in, *out;
+
+	snprintf(path, sizeof(path), "%s/alt.conf", d.dir);
+	in = fopen(d.config, "r");
+	assert_non_null(in);
+	out = fopen(path, "w");
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	fprintf(out, "\n[daemon]\nstate_dir = %s/state-alt\n", d.dir);
+	assert_int_equal(fclose(out), 0);
+	return path;
+}
+
 static void
 test_live_instance(void **state)
 {
@@ -159,6 +184,7 @@ test_stale_socket(void **state)
 	struct sockaddr_un	sun;
 	struct stat		st;
 	char			path[400], logf[400];
+	const char		*conf;
 	pid_t			pid;
 	int			fd, s, i, status;
 
@@ -174,6 +200,7 @@ test_stale_socket(void **state)
 
 	/* -v: debug lines (state changes) even at log_level info. */
 	snprintf(logf, sizeof(logf), "%s/verbose.log", d.dir);
+	conf = alt_config();
 	fflush(NULL);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -182,7 +209,7 @@ test_stale_socket(void **state)
 
 		dup2(lfd, 2);
 		execl(getenv("PMEMTIERD"), "pmemtierd", "-d", "-v", "-f",
-		    d.config, "-s", path, (char *)NULL);
+		    conf, "-s", path, (char *)NULL);
 		_exit(127);
 	}
 	for (s = -1, i = 0; i < 500 && s < 0; i++) {
@@ -445,11 +472,13 @@ test_socket_activation(void **state)
 	Pmemtier__Envelope	*r;
 	struct stat		 st;
 	char			 path[400];
+	const char		*conf;
 	pid_t			 pid;
 	int			 s = -1, i, status, leased, where_ok;
 
 	if (access("/usr/bin/systemd-socket-activate", X_OK) != 0)
 		skip();
+	conf = alt_config();
 	snprintf(path, sizeof(path), "%s/activated.sock", d.dir);
 	fflush(NULL);
 	pid = fork();
@@ -460,7 +489,7 @@ test_socket_activation(void **state)
 		dup2(null, 2);
 		execl("/usr/bin/systemd-socket-activate",
 		    "systemd-socket-activate", "--seqpacket", "-l", path,
-		    getenv("PMEMTIERD"), "-d", "-f", d.config, (char *)NULL);
+		    getenv("PMEMTIERD"), "-d", "-f", conf, (char *)NULL);
 		_exit(127);
 	}
 	for (i = 0; i < 500 && stat(path, &st) != 0; i++)

@@ -286,6 +286,23 @@ testd_start(struct testd *d, const char *extra_ini)
 }
 
 int
+testd_restart(struct testd *d)
+{
+	int	status;
+
+	if (d->pid > 0 && waitpid(d->pid, &status, WNOHANG) == 0) {
+		fprintf(stderr, "testd: restart: pmemtierd still runs\n");
+		return -1;
+	}
+	d->pid = -1;
+	if (testd_launch(d) != 0) {
+		testd_print_log(d);
+		return -1;
+	}
+	return 0;
+}
+
+int
 testd_reload(struct testd *d)
 {
 	int	before = testd_count_marks(d), i;

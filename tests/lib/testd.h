@@ -28,6 +28,12 @@ int	testd_start(struct testd *d, const char *extra_ini);
 /* Like testd_start but the caller's full config text replaces the generated one
  * (use "@DIR@" in it for d->dir). */
 int	testd_start_config(struct testd *d, const char *ini);
+/*
+ * Starts the daemon again on the same directory and config, after the
+ * caller stopped or killed it (and reaped it: d->pid is then ignored), as
+ * an operator restarting it by hand would. 0 or -1 after printing why.
+ */
+int	testd_restart(struct testd *d);
 /* Sends SIGHUP and waits until the daemon has reloaded (or 5 s).
  * (It watches the log for the daemon's "reload: " line, which needs
  * log_level notice or more verbose: the default is info.) */

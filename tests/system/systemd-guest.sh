@@ -101,8 +101,27 @@ tierctl quota set --uid 4242 pmem 64M || fail "quota set"
 check "reload" systemctl reload pmemtierd.service
 [ "$(systemctl show -P MainPID pmemtierd.service)" = "$pid" ] ||
     fail "reload replaced the daemon"
+# Leases survive restarts and crashes: a client holds two across them.
+"$LEASER" -s /run/pmemtier/pmemtierd.sock -t pmem -z 4M -n 2 -w \
+    >"$out/hold.out" 2>&1 &
+holder=$!
+for _ in $(seq 1 50); do
+	grep -q '^ready' "$out/hold.out" && break
+	sleep 0.1
+done
+grep -q '^ready' "$out/hold.out" || fail "holder: $(cat "$out/hold.out")"
+held()
+{
+	tierctl -j leases |
+	    jq -c "[.leases[] | select(.pid == $holder) | .lease_id] | sort"
+}
+ids=$(held) || fail "tierctl leases"
+[ "$ids" != "[]" ] || fail "the holder's leases are not listed"
 # A runtime quota is written to StateDirectory= and survives a restart.
 check "restart" systemctl restart pmemtierd.service
+[ "$(held)" = "$ids" ] ||
+    fail "leases across systemctl restart: $(held), before $ids"
+echo "ok: leases taken over across systemctl restart"
 tierctl -j quota list | jq -e '.rules[] | select(.uid == 4242 and .origin == "runtime")' ||
     fail "runtime quota lost across restart"
 check "state under StateDirectory" test -n "$(ls -A /var/lib/pmemtierd)"
@@ -119,6 +138,23 @@ done
 [ "$npid" != "$pid" ] && [ "$npid" != 0 ] || fail "not restarted after a crash"
 tierctl tiers >/dev/null || fail "tierctl after the restart"
 echo "ok: restarted after a crash"
+[ "$(held)" = "$ids" ] || fail "leases across a crash: $(held), before $ids"
+echo "ok: leases taken over after a crash"
+# systemctl kill -s KILL: no STOPPING=1, no clean exit; Restart= again.
+pid=$npid
+systemctl kill -s KILL pmemtierd.service
+for _ in $(seq 1 50); do
+	npid=$(systemctl show -P MainPID pmemtierd.service)
+	[ "$npid" != 0 ] && [ "$npid" != "$pid" ] &&
+	    systemctl is-active --quiet pmemtierd.service && break
+	sleep 0.2
+done
+[ "$npid" != "$pid" ] && [ "$npid" != 0 ] || fail "not restarted after KILL"
+[ "$(held)" = "$ids" ] || fail "leases across KILL: $(held), before $ids"
+journalctl -b --no-pager -u pmemtierd.service | grep 'restore: ' | tail -n 1
+echo "ok: leases taken over after systemctl kill -s KILL"
+kill "$holder"
+wait "$holder"
 
 check "stop" systemctl stop pmemtierd.service pmemtierd.socket
 echo "result 0" >"$out/result"

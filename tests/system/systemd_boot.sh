@@ -10,7 +10,9 @@
 # pmemtier-admin members are admins, the sandbox (ProtectSystem=strict with
 # the state directory writable, capability bounding set, NoNewPrivileges,
 # seccomp) is in force, reload keeps the daemon, a runtime quota survives a
-# restart, and Restart=on-failure brings a crashed daemon back.
+# restart, Restart=on-failure brings a crashed daemon back, and a client's
+# leases are taken over across systemctl restart, a crash and
+# systemctl kill -s KILL.
 . "$(dirname "$0")/syslib.sh" || exit 1
 pmt_need_daemon
 [ -x "${LEASER:-}" ] || pmt_skip "pmt_leaser not built"
