@@ -616,13 +616,98 @@ bench_kmem(const char *sock, int pinned)
 	}
 }
 
+/* Leases in the daemon's table (an admin's Status), or -1. */
+static long
+restore_count(const char *sock)
+{
+	Pmemtier__Envelope	*r;
+	long			 n = -1;
+	int			 s = tc_open(sock);
+
+	if (s < 0)
+		return -1;
+	if ((r = tc_status(s, 0, 0)) != NULL &&
+	    r->body_case == PMEMTIER__ENVELOPE__BODY_STATUS)
+		n = (long)r->status->leases_total;
+	tc_free(r);
+	close(s);
+	return n;
+}
+
+/*
+ * lease_bench restore N: one client holds N leases (their fds open, as
+ * libpmemtier keeps them), the daemon is killed (SIGKILL) and started
+ * again. Prints the time from exec until the new daemon answers a Hello
+ * (testd polls every 10 ms), the daemon's own restore figure, and checks
+ * that every lease came back.
+ */
+static int
+run_restore(struct testd *d, long n)
+{
+	char	 line[512], path[400];
+	uint64_t t0, t1, id;
+	pid_t	 holder;
+	long	 i, got;
+	FILE	*f;
+	int	 p[2], s, fd, status;
+	char	 ch;
+
+	if (pipe(p) != 0)
+		return 1;
+	fflush(NULL);
+	if ((holder = fork()) == 0) {
+		if ((s = tc_open(d->socket)) < 0)
+			_exit(1);
+		for (i = 0; i < n; i++)
+			if (tc_lease(s, "pmem", lease_size, &id, NULL,
+			    &fd) != 0)
+				_exit(2);
+		ch = 'r';
+		if (write(p[1], &ch, 1) != 1)
+			_exit(3);
+		for (;;)
+			pause();
+	}
+	if (holder < 0 || read(p[0], &ch, 1) != 1) {
+		fprintf(stderr, "lease_bench: the holder could not take %ld "
+		    "leases\n", n);
+		return 1;
+	}
+	kill(d->pid, SIGKILL);
+	waitpid(d->pid, &status, 0);
+	t0 = now_ns();
+	if (testd_restart(d) != 0)
+		return 1;
+	t1 = now_ns();
+	got = restore_count(d->socket);
+	printf("restore: %ld leases of %llu KiB held by one process; the "
+	    "daemon killed and started again: serving after %.0f ms "
+	    "(exec to answered Hello, 10 ms polls); %ld leases back\n", n,
+	    (unsigned long long)(lease_size / 1024), (double)(t1 - t0) / 1e6,
+	    got);
+	snprintf(path, sizeof(path), "%s/pmemtierd.log", d->dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (strstr(line, "restore: ") != NULL)
+				printf("  daemon: %s", strstr(line,
+				    "restore: "));
+		fclose(f);
+	}
+	printf("target: serving within 1000 ms with 10000 leases: %s\n",
+	    got == n && (double)(t1 - t0) / 1e6 <= 1000 ? "met" : "missed");
+	kill(holder, SIGKILL);
+	waitpid(holder, &status, 0);
+	return got == n ? 0 : 1;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct testd	 d;
 	struct rlimit	 rl;
 	double		 base, load[3] = { 0 };
-	long		 cycles = 0, rss;
+	long		 cycles = 0, restore = 0, rss;
+	static char	 ini[17000];
 	int		 dirfd, dopin = 1, rc;
 
 	ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -630,6 +715,10 @@ main(int argc, char *argv[])
 		cycles = atol(argv[2]);
 		if (argc > 3)
 			lease_size = strtoull(argv[3], NULL, 0) * 1024;
+	} else if (argc > 2 && strcmp(argv[1], "restore") == 0) {
+		restore = atol(argv[2]);
+		lease_size = argc > 3 ? strtoull(argv[3], NULL, 0) * 1024 :
+		    4096;
 	} else {
 		if (argc > 1)
 			bench_secs = atof(argv[1]);
@@ -644,9 +733,19 @@ main(int argc, char *argv[])
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (testd_start(&d, bench_ini()) != 0)
+	/* One connection takes them all in restore mode. */
+	snprintf(ini, sizeof(ini), "[daemon]\nsocket = @DIR@/pmemtierd.sock\n"
+	    "state_dir = @DIR@/state\nmax_leases_per_connection = 1000000\n"
+	    "max_leases_per_uid = 1000000\n[tier pmem]\nbackend = file\n"
+	    "path = @DIR@/tier-pmem\ncapacity = 64G\ndefault = yes\n");
+	if ((restore > 0 ? testd_start_config(&d, ini) :
+	    testd_start(&d, bench_ini())) != 0)
 		return 1;
 	daemon_pid = d.pid;
+	if (restore > 0) {
+		rc = run_restore(&d, restore);
+		return testd_stop(&d) == 0 ? rc : 1;
+	}
 	if (cycles > 0) {
 		rc = run_cycles(&d, cycles);
 		return testd_stop(&d) == 0 ? rc : 1;
