@@ -286,6 +286,14 @@ pmt_kind_daemon_mode(const struct memkind *k)
 	return k->type == PMT_KIND_ARENA && k->heap.daemon;
 }
 
+/*
+ * A report names up to KIND_REPORT_NAMED kinds one by one; any more are
+ * summed per tier into entries named "(more kinds)", so that a process
+ * with memkind's 512 kinds still fits one packet and the daemon's limit.
+ */
+#define KIND_REPORT_NAMED	224
+#define KIND_REPORT_MAX		256
+
 struct kind_usage {
 	struct pmt_usage	*u;
 	size_t			 n;
@@ -297,21 +305,31 @@ kind_collect(struct memkind *k, void *arg)
 {
 	struct kind_usage	*ku = arg;
 	struct pmt_je_stats	 st;
-	struct pmt_usage	*u;
-	size_t			 cached;
+	struct pmt_usage	*u = NULL;
+	size_t			 cached, i;
 
-	if (!k->heap.daemon || ku->n == ku->cap)
+	if (!k->heap.daemon)
 		return;
-	u = &ku->u[ku->n++];
-	memset(u, 0, sizeof(*u));
+	if (ku->n >= KIND_REPORT_NAMED) {
+		for (i = KIND_REPORT_NAMED; i < ku->n; i++)
+			if (strcmp(ku->u[i].tier, k->heap.tier) == 0)
+				u = &ku->u[i];
+	}
+	if (u == NULL) {
+		if (ku->n == ku->cap)
+			return;
+		u = &ku->u[ku->n++];
+		memset(u, 0, sizeof(*u));
+		snprintf(u->kind, sizeof(u->kind), "%s", ku->n >
+		    KIND_REPORT_NAMED ? "(more kinds)" : k->name);
+		snprintf(u->tier, sizeof(u->tier), "%s", k->heap.tier);
+	}
 	pmt_je_arena_stats(k->arena, &st);
 	cached = pmt_thread_cached(k);
-	snprintf(u->kind, sizeof(u->kind), "%s", k->name);
-	snprintf(u->tier, sizeof(u->tier), "%s", k->heap.tier);
-	u->allocated = st.allocated > cached ? st.allocated - cached : 0;
-	u->active = st.active;
-	u->resident = st.resident;
-	u->mapped = pmt_heap_leased(&k->heap);
+	u->allocated += st.allocated > cached ? st.allocated - cached : 0;
+	u->active += st.active;
+	u->resident += st.resident;
+	u->mapped += pmt_heap_leased(&k->heap);
 }
 
 void
@@ -329,7 +347,7 @@ pmt_kind_report_if_due(void)
 	if (pmt_conn_get_open() != 0)
 		return;
 	pmt_conn_poll();
-	ku.cap = PMT_KIND_MAX;
+	ku.cap = KIND_REPORT_MAX;
 	ku.n = 0;
 	if ((ku.u = calloc(ku.cap, sizeof(*ku.u))) != NULL) {
 		(void)pmt_je_stats_refresh();

@@ -568,7 +568,12 @@ dispatch_lease_release(struct conn *c, uint64_t rid,
 	dispatch_released(c, rid, id, size);
 }
 
-#define DISPATCH_MAX_KINDS	64
+/*
+ * Kinds in one UsageReport: libpmemtier names up to 224 and sums the rest
+ * per tier. A longer report is refused (its figures only): it is not a
+ * protocol error, and never costs the client its connection or leases.
+ */
+#define DISPATCH_MAX_KINDS	512
 
 static void
 dispatch_usage_report(struct conn *c, uint64_t rid,
@@ -580,7 +585,6 @@ dispatch_usage_report(struct conn *c, uint64_t rid,
 	size_t			 i, n = u->n_kinds;
 
 	if (n > DISPATCH_MAX_KINDS) {
-		c->errors++;
 		conn_error(c, rid, E(LIMIT), "usage report of %zu kinds "
 		    "(at most %d)", n, DISPATCH_MAX_KINDS);
 		return;

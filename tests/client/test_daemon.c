@@ -161,6 +161,67 @@ test_leases_usage_and_release(void **state)
 	assert_int_equal(s.clients, 0);
 }
 
+/*
+ * memkind allows 512 kinds. A process with 300 daemon-mode kinds reports
+ * their usage (the first ones by name, the rest summed per tier), and
+ * keeps its connection and leases: the daemon once refused reports of
+ * more than 64 kinds as protocol errors and dropped the connection.
+ */
+#define MANY_KINDS	300
+
+static void
+test_many_kinds(void **state)
+{
+	static memkind_t	 k[MANY_KINDS];
+	static void		*p[MANY_KINDS];
+	Pmemtier__Envelope	*env;
+	Pmemtier__Status	*st;
+	size_t			 i, j, named = 0, more = 0, reports = 0;
+	int			 sock;
+
+	for (i = 0; i < MANY_KINDS; i++) {
+		/* Limited: 300 unlimited kinds would not fit the address
+		 * space (1 TiB reserved each). */
+		assert_int_equal(memkind_create_pmem(td.tierdir, 32 * MiB,
+		    &k[i]), MEMKIND_SUCCESS);
+		p[i] = memkind_malloc(k[i], 64);
+		assert_non_null(p[i]);
+	}
+	assert_int_equal(memkind_update_cached_stats(), MEMKIND_SUCCESS);
+	sock = tc_open(td.socket);
+	assert_true(sock >= 0);
+	env = tc_status(sock, 0, 0);
+	assert_non_null(env);
+	st = env->status;
+	for (i = 0; i < st->n_clients; i++) {
+		Pmemtier__ClientStatus *c = st->clients[i];
+
+		if (c->principal == NULL || c->principal->pid != getpid() ||
+		    strncmp(c->client_name, "libpmemtier", 11) != 0)
+			continue;
+		reports++;
+		for (j = 0; j < c->n_usage; j++) {
+			if (strcmp(c->usage[j]->kind, "(more kinds)") == 0)
+				more++;
+			else
+				named++;
+		}
+	}
+	tc_free(env);
+	close(sock);
+	assert_int_equal(reports, 1);		/* still one connection */
+	assert_true(named >= 200);
+	assert_int_equal(more, 1);		/* one tier: one sum */
+	/* Every kind still works, and gives everything back. */
+	for (i = 0; i < MANY_KINDS; i++) {
+		memkind_free(k[i], p[i]);
+		assert_non_null(p[i] = memkind_malloc(k[i], 128));
+		memkind_free(NULL, p[i]);
+		assert_int_equal(memkind_destroy_kind(k[i]), MEMKIND_SUCCESS);
+	}
+	assert_int_equal(daemon_view(getpid(), NULL).leases, 0);
+}
+
 static void
 test_usage_query_answered(void **state)
 {
@@ -672,6 +733,8 @@ main(void)
 		    setup_tiers, teardown_tiers),
 		cmocka_unit_test_setup_teardown(test_mode_failures,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_kinds, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_kmem_unavailable,
 		    setup_no_kmem, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_own_connection,
