@@ -447,8 +447,9 @@ conn_release_locked(uint64_t id)
 
 /* Called from the extent hooks: no malloc on the way (see conn_zone). */
 int
-pmt_conn_lease(const char *tier, size_t size, const char *label,
-    uint64_t *id, int *fd, size_t *granted)
+pmt_conn_lease(const char *tier, size_t size, size_t commit,
+    const char *label, uint64_t *id, int *fd, size_t *granted,
+    size_t *budget)
 {
 	Pmemtier__Envelope	 req = PMEMTIER__ENVELOPE__INIT, *rep;
 	Pmemtier__LeaseRequest	 lr = PMEMTIER__LEASE_REQUEST__INIT;
@@ -457,6 +458,7 @@ pmt_conn_lease(const char *tier, size_t size, const char *label,
 
 	lr.tier = (char *)tier;
 	lr.size = size;
+	lr.commit = commit;
 	lr.label = (char *)label;
 	req.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_REQUEST;
 	req.lease_request = &lr;
@@ -478,10 +480,15 @@ pmt_conn_lease(const char *tier, size_t size, const char *label,
 	if (rc == 0) {
 		*id = rep->lease_grant->lease_id;
 		*granted = rep->lease_grant->size;
+		/* 0 from a daemon without commit budgets: all of it. */
+		*budget = rep->lease_grant->commit != 0 &&
+		    rep->lease_grant->commit < *granted ?
+		    rep->lease_grant->commit : *granted;
 		*fd = rfd;
 		rfd = -1;
-		pmt_debug("conn: lease %llu: %zu bytes on %s",
-		    (unsigned long long)*id, *granted, rep->lease_grant->tier);
+		pmt_debug("conn: lease %llu: %zu bytes on %s, %zu committed",
+		    (unsigned long long)*id, *granted, rep->lease_grant->tier,
+		    *budget);
 	} else if (rc == -EPROTO &&
 	    rep->body_case == PMEMTIER__ENVELOPE__BODY_LEASE_GRANT) {
 		/* A grant we cannot use still holds space: give it back. */
@@ -514,6 +521,41 @@ pmt_conn_release(uint64_t id)
 	if (rc == 0)
 		rc = conn_release_locked(id);
 	pthread_mutex_unlock(&conn_lock);
+	return rc;
+}
+
+/* Called from the extent hooks: no malloc on the way (see conn_zone). */
+int
+pmt_conn_commit(uint64_t id, size_t bytes, size_t *budget)
+{
+	Pmemtier__Envelope	 req = PMEMTIER__ENVELOPE__INIT, *rep;
+	Pmemtier__LeaseCommit	 lc = PMEMTIER__LEASE_COMMIT__INIT;
+	int			 rc, rfd = -1;
+
+	lc.lease_id = id;
+	lc.bytes = bytes;
+	req.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_COMMIT;
+	req.lease_commit = &lc;
+	pthread_mutex_lock(&conn_lock);
+	/* After a daemon restart the lease is the new daemon's. */
+	if (conn.fd >= 0 && conn.broken)
+		conn_close_socket();
+	rc = conn.fd >= 0 ? 0 : conn.refs > 0 ? conn_open() : -ENOTCONN;
+	if (rc == 0)
+		rc = conn_call(&req, &rep, &rfd, &conn_zone);
+	if (rc == 0) {
+		if (rep->body_case == PMEMTIER__ENVELOPE__BODY_LEASE_COMMITTED)
+			*budget = rep->lease_committed->bytes;
+		else if (rep->body_case == PMEMTIER__ENVELOPE__BODY_ERROR &&
+		    rep->error->code ==
+		    PMEMTIER__ERROR_CODE__ERROR_UNSUPPORTED)
+			rc = -EOPNOTSUPP;	/* a daemon from before budgets */
+		else
+			rc = conn_error(rep, "commit");
+	}
+	pthread_mutex_unlock(&conn_lock);
+	if (rfd >= 0)
+		close(rfd);
 	return rc;
 }
 

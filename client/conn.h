@@ -61,12 +61,22 @@ int	pmt_conn_tier_by_backend(const char *backend, struct pmt_tier *out);
 int	pmt_conn_tier_by_name(const char *name, struct pmt_tier *out);
 
 /*
- * Asks for a lease. On success returns 0 and sets *id, *fd (owned by the
- * caller) and *granted. -ENOMEM when the daemon refused for quota, space
- * or a per-connection cap; -EIO when the connection failed.
+ * Asks for a lease of size bytes of which commit (from offset 0) are
+ * committed now and charged. On success returns 0 and sets *id, *fd
+ * (owned by the caller), *granted and *budget (what is charged: the whole
+ * lease from a daemon without budgets). -ENOMEM when the daemon refused
+ * for quota, space or a per-connection cap; -EIO when the connection
+ * failed.
  */
-int	pmt_conn_lease(const char *tier, size_t size, const char *label,
-	    uint64_t *id, int *fd, size_t *granted);
+int	pmt_conn_lease(const char *tier, size_t size, size_t commit,
+	    const char *label, uint64_t *id, int *fd, size_t *granted,
+	    size_t *budget);
+/*
+ * Sets lease id's commit budget to bytes; *budget gets what the daemon
+ * set. -ENOMEM refused (quota, tier full), -EOPNOTSUPP the daemon has no
+ * budgets, -EIO the connection failed.
+ */
+int	pmt_conn_commit(uint64_t id, size_t bytes, size_t *budget);
 int	pmt_conn_release(uint64_t id);
 
 /* Sends a UsageReport built from usage[0..n). */

@@ -18,6 +18,16 @@
 #define HEAP_UNLIMITED_VA	(1UL << 40)
 #define HEAP_MIN_VA		(1UL << 32)
 #define HEAP_ALIGN		(2UL << 20)
+/*
+ * Commit budgets move in steps of this much: a kind growing or shrinking
+ * by a few pages does not cost a round trip each time. Lowered only when
+ * two steps are free, so that a kind hovering at a boundary does not
+ * raise and lower in turn.
+ */
+#define HEAP_BUDGET_STEP	(2UL << 20)
+
+/* Cleared for good when the daemon answers LeaseCommit as unsupported. */
+static bool	heap_budgets = true;
 
 unsigned pmt_heap_events;
 
@@ -160,21 +170,30 @@ heap_insert(struct pmt_heap *h, const struct pmt_lease *l)
 	return 0;
 }
 
-/* Gets size bytes of backing (a lease) into l; size is page-rounded. */
+/*
+ * Gets size bytes of backing (a lease) into l, of which commit bytes from
+ * its start are committed now; size is page-rounded.
+ */
 static int
-heap_get_backing(struct pmt_heap *h, size_t size, struct pmt_lease *l)
+heap_get_backing(struct pmt_heap *h, size_t size, size_t commit,
+    struct pmt_lease *l)
 {
-	size_t	granted;
+	size_t	granted, budget;
 	int	rc;
 
 	memset(l, 0, sizeof(*l));
 	if (h->daemon) {
-		rc = pmt_conn_lease(h->tier, size, h->label, &l->id, &l->fd,
-		    &granted);
+		if (!heap_budgets)
+			commit = size;
+		rc = pmt_conn_lease(h->tier, size, commit, h->label, &l->id,
+		    &l->fd, &granted, &budget);
 		if (rc != 0)
 			return rc;
 		l->size = size;
+		l->budget = budget < size ? budget : size;
 		l->off = 0;
+		/* A memfd answers F_GET_SEALS; a file does not. */
+		l->memfd = fcntl(l->fd, F_GET_SEALS) >= 0;
 		return 0;
 	}
 	/* Offsets are never reused: a returned lease stays a hole. */
@@ -217,7 +236,7 @@ static ssize_t
 heap_lease_at(struct pmt_heap *h, uintptr_t a, size_t need, size_t room)
 {
 	struct pmt_lease	 l;
-	size_t			 size, chunk;
+	size_t			 size, chunk, commit;
 	void			*p;
 	int			 rc;
 
@@ -233,10 +252,11 @@ heap_lease_at(struct pmt_heap *h, uintptr_t a, size_t need, size_t room)
 	size = need > chunk ? need : chunk;
 	if (size > room)
 		size = room;
-	rc = heap_get_backing(h, size, &l);
+	commit = heap_round(need, HEAP_BUDGET_STEP);
+	rc = heap_get_backing(h, size, commit, &l);
 	if (rc == -ENOMEM && size > need) {
 		size = need;
-		rc = heap_get_backing(h, size, &l);
+		rc = heap_get_backing(h, size, size, &l);
 	}
 	if (rc != 0)
 		return rc;
@@ -311,6 +331,91 @@ heap_return(struct pmt_heap *h, size_t i)
 	    l.size, (void *)l.addr);
 }
 
+/* Gives back every lease [a, end) touches that has nothing committed. */
+static void
+heap_return_unused(struct pmt_heap *h, uintptr_t a, uintptr_t end)
+{
+	size_t	i = heap_upper(h, a);
+
+	if (i > 0)
+		i--;
+	while (i < h->nleases && h->leases[i].addr < end) {
+		if (h->leases[i].committed == 0)
+			heap_return(h, i);
+		else
+			i++;
+	}
+}
+
+/*
+ * Raises the budget of every lease [a, end) touches to cover what is
+ * committed in it, and (a file lease) allocates the range's blocks, so
+ * that pages the daemon did not agree to are never touched. 0, or -ENOMEM
+ * when the daemon or the filesystem refused.
+ */
+static int
+heap_budget_raise(struct pmt_heap *h, uintptr_t a, uintptr_t end)
+{
+	size_t	i = heap_upper(h, a), want, got;
+	int	rc;
+
+	if (!h->daemon)
+		return 0;
+	if (i > 0)
+		i--;
+	for (; i < h->nleases && h->leases[i].addr < end; i++) {
+		struct pmt_lease	*l = &h->leases[i];
+		uintptr_t		 lo, hi;
+
+		lo = a > l->addr ? a : l->addr;
+		hi = end < l->addr + l->size ? end : l->addr + l->size;
+		if (lo >= hi)
+			continue;
+		if (heap_budgets && l->committed > l->budget) {
+			want = heap_round(l->committed, HEAP_BUDGET_STEP);
+			if (want > l->size)
+				want = l->size;
+			rc = pmt_conn_commit(l->id, want, &got);
+			if (rc == -EOPNOTSUPP) {
+				heap_budgets = false;
+				l->budget = l->size;
+			} else if (rc != 0)
+				return -ENOMEM;
+			else
+				l->budget = got;
+		}
+		/* Blocks now: a full tier says ENOSPC here, not SIGBUS. */
+		if (!l->memfd && fallocate(l->fd, 0, l->off +
+		    (off_t)(lo - l->addr), (off_t)(hi - lo)) != 0 &&
+		    errno != EOPNOTSUPP)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Lowers the budgets of the leases [a, end) touches to what they hold. */
+static void
+heap_budget_lower(struct pmt_heap *h, uintptr_t a, uintptr_t end)
+{
+	size_t	i = heap_upper(h, a), want, got;
+
+	if (!h->daemon || !heap_budgets)
+		return;
+	if (i > 0)
+		i--;
+	for (; i < h->nleases && h->leases[i].addr < end; i++) {
+		struct pmt_lease	*l = &h->leases[i];
+
+		want = heap_round(l->committed, HEAP_BUDGET_STEP);
+		if (want > l->size)
+			want = l->size;
+		if (l->budget < want + 2 * HEAP_BUDGET_STEP)
+			continue;
+		if (pmt_conn_commit(l->id, want, &got) == 0)
+			l->budget = got;
+	}
+}
+
 void *
 pmt_heap_alloc(void *arg, void *new_addr, size_t size, size_t align,
     bool *committed)
@@ -381,8 +486,14 @@ pmt_heap_commit(void *arg, void *addr, size_t size)
 		else
 			a += (size_t)n;
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		heap_account(h, (uintptr_t)addr, end, true);
+		if ((rc = heap_budget_raise(h, (uintptr_t)addr, end)) != 0) {
+			/* jemalloc sees the commit fail: undo it whole. */
+			heap_account(h, (uintptr_t)addr, end, false);
+			heap_return_unused(h, (uintptr_t)addr, end);
+		}
+	}
 	pthread_mutex_unlock(&h->lock);
 	return rc;
 }
@@ -440,7 +551,6 @@ pmt_heap_decommit(void *arg, void *addr, size_t size)
 {
 	struct pmt_heap	*h = arg;
 	uintptr_t	 a = (uintptr_t)addr, end = a + size;
-	size_t		 i;
 	int		 rc;
 
 	if ((rc = pmt_heap_purge(arg, addr, size)) != 0)
@@ -448,15 +558,8 @@ pmt_heap_decommit(void *arg, void *addr, size_t size)
 	pthread_mutex_lock(&h->lock);
 	if (!h->orphaned) {
 		heap_account(h, a, end, false);
-		i = heap_upper(h, a);
-		if (i > 0)
-			i--;
-		while (i < h->nleases && h->leases[i].addr < end) {
-			if (h->leases[i].committed == 0)
-				heap_return(h, i);
-			else
-				i++;
-		}
+		heap_return_unused(h, a, end);
+		heap_budget_lower(h, a, end);
 	}
 	pthread_mutex_unlock(&h->lock);
 	return 0;

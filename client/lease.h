@@ -10,6 +10,13 @@
  * has decommitted everything (after its decay, at once under CONSERVATIVE)
  * is given back, so the kind's leases, and its quota use, shrink too.
  *
+ * In daemon mode each lease is charged its commit budget, not its size:
+ * what jemalloc holds committed in it, rounded up to PMT_HEAP_BUDGET_STEP.
+ * The budget is raised (LeaseCommit) before a commit returns, and the
+ * range's file blocks allocated then, so that a refusal is an allocation
+ * failure and never a SIGBUS; it is lowered after a decommit punched the
+ * pages out. Quota use thus follows committed pages, not whole leases.
+ *
  * A lease comes either from pmemtierd (daemon mode: its own fd, offset 0)
  * or from a temporary file the library creates in the kind's directory
  * (standalone mode: one file per kind, each lease a further fallocated
@@ -37,6 +44,8 @@ struct pmt_lease {
 	off_t		off;	/* of addr in fd */
 	uint64_t	id;	/* daemon's lease id, 0 in standalone mode */
 	size_t		committed; /* bytes of it jemalloc holds committed */
+	size_t		budget;	/* daemon: bytes charged (commit budget) */
+	bool		memfd;	/* daemon: a kmem memfd, pages come on touch */
 };
 
 struct pmt_heap {

@@ -149,9 +149,9 @@ human_list_begin(struct tierctl *t, enum tierctl_list l)
 		    "CGROUP");
 		break;
 	case TIERCTL_LIST_LEASES:
-		printf("%20s %5s %7s %-10s %*s %*s %-9s %-12s %s\n", "LEASE",
-		    "CONN", "PID", "TIER", w, "SIZE", w, "PHYSICAL", "STATE",
-		    "LABEL", "CGROUP");
+		printf("%20s %5s %7s %-10s %*s %*s %*s %-9s %-12s %s\n",
+		    "LEASE", "CONN", "PID", "TIER", w, "SIZE", w, "CHARGED", w,
+		    "PHYSICAL", "STATE", "LABEL", "CGROUP");
 		break;
 	case TIERCTL_LIST_RULES:
 		printf("%-10s %*s %-8s %s\n", "TIER", w, "LIMIT", "ORIGIN",
@@ -223,12 +223,13 @@ human_client(struct tierctl *t, const Pmemtier__ClientStatus *c)
 static void
 human_lease(struct tierctl *t, const Pmemtier__LeaseStatus *l)
 {
-	char	sz[32], ph[32], label[256], cg[1024];
+	char	sz[32], ch[32], ph[32], label[256], cg[1024];
 	int	w = sz_width(t);
 
-	printf("%20" PRIu64 " %5" PRIu64 " %7d %-10s %*s %*s %-9s %-12s %s\n",
-	    l->lease_id, l->conn_id, l->pid, STR(l->tier),
+	printf("%20" PRIu64 " %5" PRIu64 " %7d %-10s %*s %*s %*s %-9s %-12s "
+	    "%s\n", l->lease_id, l->conn_id, l->pid, STR(l->tier),
 	    w, output_size(t, l->size, sz, sizeof(sz)),
+	    w, output_size(t, l->charged, ch, sizeof(ch)),
 	    w, output_size(t, l->physical, ph, sizeof(ph)),
 	    l->overgrown ? "OVERGROWN" : "ok",
 	    l->label != NULL && l->label[0] != '\0' ?
@@ -503,6 +504,7 @@ json_lease(struct tierctl *t, const Pmemtier__LeaseStatus *l)
 	json_string(w, "cgroup", l->cgroup);
 	json_string(w, "tier", l->tier);
 	json_uint(w, "size", l->size);
+	json_uint(w, "charged", l->charged);
 	json_uint(w, "physical", l->physical);
 	json_string(w, "label", l->label);
 	json_bool(w, "overgrown", l->overgrown);

@@ -194,9 +194,17 @@ dispatch_refuse(struct conn *c, uint64_t rid, int code, const char *msg)
 	conn_error(c, rid, code, "%s", msg);
 }
 
+static int	dispatch_charge_limits(struct conn *, struct tier *, uint64_t,
+		    char *, size_t, int *);
+
+/*
+ * May c take a lease of size bytes charged charge bytes (its commit
+ * budget) on t? The connection's byte limit counts sizes; quotas and the
+ * tier count charges.
+ */
 static int
 dispatch_lease_limits(struct conn *c, struct tier *t, uint64_t size,
-    char *msg, size_t len, int *code)
+    uint64_t charge, char *msg, size_t len, int *code)
 {
 	const struct pmtd_config	*conf = pmtd->conf;
 	char				 a[32], b[32], d[32];
@@ -227,17 +235,28 @@ dispatch_lease_limits(struct conn *c, struct tier *t, uint64_t size,
 		    "more (max_bytes_per_connection = %s)", a, b, d);
 		return -1;
 	}
+	return dispatch_charge_limits(c, t, charge, msg, len, code);
+}
+
+/* May c's principal be charged charge more bytes on t? */
+static int
+dispatch_charge_limits(struct conn *c, struct tier *t, uint64_t charge,
+    char *msg, size_t len, int *code)
+{
+	const struct pmtd_config	*conf = pmtd->conf;
+	char				 a[32], b[32], d[32];
+
 	*code = E(QUOTA);
 	if (quota_check(&conf->rules, &pmtd->runtime_rules, &c->pr, t->name,
-	    size, msg, len) != 0)
+	    charge, msg, len) != 0)
 		return -1;
 	*code = E(NO_SPACE);
 	/* A reload may have put capacity below what is already granted. */
-	if (t->granted > t->capacity || size > t->capacity - t->granted) {
+	if (t->granted > t->capacity || charge > t->capacity - t->granted) {
 		pmtd_fmt_size(t->capacity, a, sizeof(a));
 		pmtd_fmt_size(t->granted > t->capacity ? 0 :
 		    t->capacity - t->granted, b, sizeof(b));
-		pmtd_fmt_size(size, d, sizeof(d));
+		pmtd_fmt_size(charge, d, sizeof(d));
 		snprintf(msg, len, "tier %s is full: capacity %s, %s free, "
 		    "asked for %s", t->name, a, b, d);
 		return -1;
@@ -277,6 +296,7 @@ struct dispatch_grant {
 	uint64_t	 rid;
 	struct tier	*t;
 	uint64_t	 size;
+	uint64_t	 budget;
 	uint32_t	 projid;
 	int		 fd;
 	int		 rc;
@@ -284,42 +304,47 @@ struct dispatch_grant {
 	char		 label[PMTD_LABEL_MAX];
 };
 
+/* Reserves (or gives back) a grant's charge, and its place on c. */
 static void
-dispatch_reserve(struct conn *c, struct tier *t, uint64_t size, int on)
+dispatch_reserve(const struct dispatch_grant *g, int on)
 {
+	struct conn	*c = g->c;
+
 	if (on) {
-		tier_charge(t, size);
-		quota_charge(&c->pr, t->name, size);
+		tier_charge(g->t, g->budget);
+		quota_charge(&c->pr, g->t->name, g->budget);
 		c->nleases++;
-		c->bytes += size;
+		c->bytes += g->size;
 		return;
 	}
 	c->nleases--;
-	c->bytes -= size;
-	quota_uncharge(&c->pr, t->name, size);
+	c->bytes -= g->size;
+	quota_uncharge(&c->pr, g->t->name, g->budget);
 	/* Last: it frees a removed tier without leases. */
-	tier_uncharge(&pmtd->tiers, t, size);
+	tier_uncharge(&pmtd->tiers, g->t, g->budget);
 }
 
 /* Answers a grant whose alloc returned rc (and fd). */
 static void
-dispatch_grant(struct conn *c, uint64_t rid, struct tier *t, uint64_t size,
-    uint32_t projid, int rc, int fd, const char *label)
+dispatch_grant(const struct dispatch_grant *gr, int rc, int fd)
 {
 	Pmemtier__Envelope	 env;
 	Pmemtier__LeaseGrant	 g = PMEMTIER__LEASE_GRANT__INIT;
+	struct conn		*c = gr->c;
+	struct tier		*t = gr->t;
 	struct lease		*l;
 	char			 msg[768], a[32];
+	uint64_t		 rid = gr->rid;
 	int			 code, cfd;
 
 	/* The bucket's own files fill its project: only it is refused. */
 	if (rc == -EDQUOT) {
-		projquota_refusal(t, projid, size, msg, sizeof(msg));
+		projquota_refusal(t, gr->projid, gr->budget, msg, sizeof(msg));
 		dispatch_refuse(c, rid, E(QUOTA), msg);
 		return;
 	}
 	if (rc != 0) {
-		pmtd_fmt_size(size, a, sizeof(a));
+		pmtd_fmt_size(gr->size, a, sizeof(a));
 		snprintf(msg, sizeof(msg), "tier %s: cannot make a lease of "
 		    "%s: %s", t->name, a, strerror(-rc));
 		code = rc == -ENOSPC ? E(NO_SPACE) : E(INTERNAL);
@@ -327,21 +352,24 @@ dispatch_grant(struct conn *c, uint64_t rid, struct tier *t, uint64_t size,
 		conn_error(c, rid, code, "%s", msg);
 		return;
 	}
-	if ((l = lease_create(t, c, &c->pr, size, fd, label)) == NULL) {
+	if ((l = lease_create(t, c, &c->pr, gr->size, gr->budget, fd,
+	    gr->label)) == NULL) {
 		close(fd);
 		conn_error(c, rid, E(INTERNAL), "out of memory");
 		return;
 	}
-	log_debug("conn %llu: pid %d: lease %llu granted: %llu bytes on %s",
-	    (unsigned long long)c->id, (int)c->pr.pid,
-	    (unsigned long long)l->id, (unsigned long long)size, t->name);
+	log_debug("conn %llu: pid %d: lease %llu granted: %llu bytes on %s, "
+	    "%llu committed", (unsigned long long)c->id, (int)c->pr.pid,
+	    (unsigned long long)l->id, (unsigned long long)gr->size, t->name,
+	    (unsigned long long)l->budget);
 	dispatch_env(&env, rid);
 	env.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_GRANT;
 	env.lease_grant = &g;
 	g.lease_id = l->id;
 	g.tier = t->name;
-	g.size = size;
+	g.size = l->size;
 	g.numa_node = t->node;
+	g.commit = l->budget;
 	if ((cfd = tier_export(t, l->fd)) < 0) {
 		log_warnx("conn %llu: lease %llu: cannot make the client's "
 		    "descriptor: %s", (unsigned long long)c->id,
@@ -365,7 +393,7 @@ dispatch_grant_run(struct work *w)
 	struct dispatch_grant	*g = (struct dispatch_grant *)w;
 
 	g->fd = -1;
-	g->rc = tier_alloc(g->t, g->size, g->projid, &g->fd);
+	g->rc = tier_alloc(g->t, g->size, g->budget, g->projid, &g->fd);
 }
 
 static void
@@ -382,33 +410,26 @@ dispatch_grant_done(struct work *w)
 	}
 	conn_set_state(c, CONN_READY);
 	/* The lease charges itself before the reservation goes. */
-	dispatch_grant(c, g->rid, g->t, g->size, g->projid, g->rc, g->fd,
-	    g->label);
-	dispatch_reserve(c, g->t, g->size, 0);
+	dispatch_grant(g, g->rc, g->fd);
+	dispatch_reserve(g, 0);
 	free(g);
 	dispatch_resumed(c);
 }
 
 /* Hands the grant to the worker; 0, or -1 when out of memory. */
 static int
-dispatch_grant_async(struct conn *c, uint64_t rid, struct tier *t,
-    uint64_t size, uint32_t projid, const char *label, int swept)
+dispatch_grant_async(const struct dispatch_grant *ask, int swept)
 {
 	struct dispatch_grant	*g;
 
-	if ((g = calloc(1, sizeof(*g))) == NULL)
+	if ((g = malloc(sizeof(*g))) == NULL)
 		return -1;
+	*g = *ask;
 	g->w.run = dispatch_grant_run;
 	g->w.done = dispatch_grant_done;
-	g->c = c;
-	g->rid = rid;
-	g->t = t;
-	g->size = size;
-	g->projid = projid;
 	g->swept = swept;
-	snprintf(g->label, sizeof(g->label), "%s", label);
-	dispatch_reserve(c, t, size, 1);
-	conn_set_state(c, CONN_WAITING);
+	dispatch_reserve(g, 1);
+	conn_set_state(g->c, CONN_WAITING);
 	worker_submit(&g->w);
 	return 0;
 }
@@ -417,11 +438,10 @@ static void
 dispatch_lease_request(struct conn *c, uint64_t rid,
     const Pmemtier__LeaseRequest *req)
 {
+	struct dispatch_grant	 g;
 	struct tier		*t;
 	char			 msg[768], label[PMTD_LABEL_MAX], a[32], b[32];
 	static uint64_t		 page;
-	uint64_t		 size;
-	uint32_t		 projid;
 	int			 code, fd = -1, rc, swept;
 
 	if ((t = tier_find(&pmtd->tiers, req->tier)) == NULL) {
@@ -459,22 +479,30 @@ dispatch_lease_request(struct conn *c, uint64_t rid,
 		dispatch_refuse(c, rid, E(NO_SPACE), msg);
 		return;
 	}
-	size = (req->size + page - 1) / page * page;
-	if (dispatch_lease_limits(c, t, size, msg, sizeof(msg), &code) != 0) {
+	memset(&g, 0, sizeof(g));
+	g.c = c;
+	g.rid = rid;
+	g.t = t;
+	g.size = (req->size + page - 1) / page * page;
+	/* Charged: what the client commits now, at least a page. */
+	g.budget = req->commit == 0 || req->commit >= g.size ? g.size :
+	    (req->commit + page - 1) / page * page;
+	if (dispatch_lease_limits(c, t, g.size, g.budget, msg, sizeof(msg),
+	    &code) != 0) {
 		dispatch_refuse(c, rid, code, msg);
 		return;
 	}
 	/* The bucket's filesystem project (0: none, or an audit tier). */
-	if (projquota_prepare(t, &c->pr, &projid, msg, sizeof(msg)) != 0) {
+	if (projquota_prepare(t, &c->pr, &g.projid, msg, sizeof(msg)) != 0) {
 		dispatch_refuse(c, rid, E(INTERNAL), msg);
 		return;
 	}
-	dispatch_sanitize(label, sizeof(label), req->label);
+	dispatch_sanitize(g.label, sizeof(g.label), req->label);
 	/* A large file lease is filled on the worker. */
-	if (t->ops->fills && size >= WORKER_MIN_BYTES &&
-	    dispatch_grant_async(c, rid, t, size, projid, label, 0) == 0)
+	if (t->ops->fills && g.budget >= WORKER_MIN_BYTES &&
+	    dispatch_grant_async(&g, 0) == 0)
 		return;
-	rc = tier_alloc(t, size, projid, &fd);
+	rc = tier_alloc(t, g.size, g.budget, g.projid, &fd);
 	/*
 	 * The filesystem is fuller than the grants say: a client grew its
 	 * lease files, or kept ones that ended, or ended leases are still
@@ -484,9 +512,57 @@ dispatch_lease_request(struct conn *c, uint64_t rid,
 	 */
 	if (rc == -ENOSPC &&
 	    ((swept = dispatch_sweep(t)) || worker_pending() > 0) &&
-	    dispatch_grant_async(c, rid, t, size, projid, label, swept) == 0)
+	    dispatch_grant_async(&g, swept) == 0)
 		return;
-	dispatch_grant(c, rid, t, size, projid, rc, fd, label);
+	dispatch_grant(&g, rc, fd);
+}
+
+/*
+ * LeaseCommit: the client's commit budget for one of its leases. A raise
+ * is checked like a grant; a lowering follows what the file holds now.
+ */
+static void
+dispatch_lease_commit(struct conn *c, uint64_t rid,
+    const Pmemtier__LeaseCommit *lc)
+{
+	Pmemtier__Envelope	 env;
+	Pmemtier__LeaseCommitted r = PMEMTIER__LEASE_COMMITTED__INIT;
+	struct lease		*l = lease_find(lc->lease_id);
+	char			 msg[768];
+	static uint64_t		 page;
+	uint64_t		 bytes, want, physical;
+	int			 code;
+
+	if (l == NULL || l->conn != c) {
+		dispatch_log(c, E(UNKNOWN_LEASE), "commit on unknown lease "
+		    "%llu", (unsigned long long)lc->lease_id);
+		conn_error(c, rid, E(UNKNOWN_LEASE), "no lease %llu on this "
+		    "connection", (unsigned long long)lc->lease_id);
+		return;
+	}
+	if (page == 0)
+		page = (uint64_t)sysconf(_SC_PAGESIZE);
+	if (lc->bytes > l->size) {
+		conn_error(c, rid, E(INVALID_ARGUMENT), "commit of %llu bytes "
+		    "on lease %llu of %llu bytes", (unsigned long long)lc->bytes,
+		    (unsigned long long)l->id, (unsigned long long)l->size);
+		return;
+	}
+	bytes = (lc->bytes + page - 1) / page * page;
+	want = lease_commit_charge(l, bytes, &physical);
+	if (want > l->charged && dispatch_charge_limits(c, l->tier,
+	    want - l->charged, msg, sizeof(msg), &code) != 0) {
+		dispatch_refuse(c, rid, code, msg);
+		return;
+	}
+	lease_commit(l, bytes, physical);
+	dispatch_env(&env, rid);
+	env.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_COMMITTED;
+	env.lease_committed = &r;
+	r.lease_id = l->id;
+	r.bytes = l->budget;
+	r.charged = l->charged;
+	conn_send(c, &env, -1);
 }
 
 static void
@@ -777,6 +853,9 @@ dispatch_body(struct conn *c, const struct pmt_wire_packet *pkt,
 		break;
 	case PMEMTIER__ENVELOPE__BODY_LEASE_RELEASE:
 		dispatch_lease_release(c, rid, env->lease_release);
+		break;
+	case PMEMTIER__ENVELOPE__BODY_LEASE_COMMIT:
+		dispatch_lease_commit(c, rid, env->lease_commit);
 		break;
 	case PMEMTIER__ENVELOPE__BODY_USAGE_REPORT:
 		dispatch_usage_report(c, rid, env->usage_report);

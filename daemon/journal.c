@@ -133,6 +133,10 @@ journal_parse_line(char *line, struct journal_rec *rec)
 	if (f[0][0] == 'Z' || f[0][0] == 'E')
 		return n == 2 && journal_u64(f[1], &rec->id) == 0 &&
 		    rec->id != 0 ? f[0][0] : 0;
+	if (f[0][0] == 'B')
+		return n == 3 && journal_u64(f[1], &rec->id) == 0 &&
+		    rec->id != 0 && journal_u64(f[2], &rec->budget) == 0 &&
+		    rec->budget != 0 && rec->budget <= INT64_MAX ? 'B' : 0;
 	if (f[0][0] != 'G' || n != 13)
 		return 0;
 	/* G id tier size dev ino uid gid pid start dflt_len label cgroup */
@@ -235,22 +239,35 @@ journal_grant(const struct lease *l)
 	journal_maybe_compact();
 }
 
-void
-journal_end(uint64_t id, int zombie)
+static void
+journal_pend(const char *buf, int n)
 {
-	char	buf[32];
-	int	n;
-
-	if (journal.fd < 0)
-		return;
-	n = snprintf(buf, sizeof(buf), "%c %" PRIu64 "\n", zombie ? 'Z' : 'E',
-	    id);
 	if (journal.npend + (size_t)n > sizeof(journal.pend))
 		journal_flush();
 	memcpy(journal.pend + journal.npend, buf, (size_t)n);
 	journal.npend += (size_t)n;
 	journal.records++;
 	journal_maybe_compact();
+}
+
+void
+journal_end(uint64_t id, int zombie)
+{
+	char	buf[32];
+
+	if (journal.fd >= 0)
+		journal_pend(buf, snprintf(buf, sizeof(buf), "%c %" PRIu64
+		    "\n", zombie ? 'Z' : 'E', id));
+}
+
+void
+journal_budget(uint64_t id, uint64_t bytes)
+{
+	char	buf[64];
+
+	if (journal.fd >= 0)
+		journal_pend(buf, snprintf(buf, sizeof(buf), "B %" PRIu64 " %"
+		    PRIu64 "\n", id, bytes));
 }
 
 /* Writes every live lease and zombie to fd; 0 or -errno. */
@@ -271,6 +288,12 @@ journal_dump(FILE *f)
 		if (fputs(buf, f) == EOF)
 			return -1;
 		n++;
+		if (l->budget != l->size) {
+			if (fprintf(f, "B %" PRIu64 " %" PRIu64 "\n", l->id,
+			    l->budget) < 0)
+				return -1;
+			n++;
+		}
 	}
 	TAILQ_FOREACH(z, lease_zombie_list(), entry) {
 		memset(&zp, 0, sizeof(zp));
@@ -358,6 +381,41 @@ journal_push(void *arrp, size_t *n, size_t *cap, size_t sz, const void *v)
 	return 0;
 }
 
+/* A B record: budgets change over time, the last one counts. */
+struct journal_b {
+	uint64_t	id;
+	uint64_t	seq;
+	uint64_t	budget;
+};
+
+static int
+journal_b_cmp(const void *a, const void *b)
+{
+	const struct journal_b	*x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The last budget recorded for id, or 0. */
+static uint64_t
+journal_last_budget(const struct journal_b *b, size_t n, uint64_t id)
+{
+	size_t	lo = 0, hi = n;
+
+	/* The first entry past id's: the one before it is id's last. */
+	while (lo < hi) {
+		size_t	mid = (lo + hi) / 2;
+
+		if (b[mid].id <= id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && b[lo - 1].id == id ? b[lo - 1].budget : 0;
+}
+
 static int
 journal_has(const uint64_t *ids, size_t n, uint64_t id)
 {
@@ -374,8 +432,10 @@ journal_read(FILE *f, struct journal_rec **recs, size_t *n, unsigned *bad)
 {
 	static char		 line[JOURNAL_LINE_MAX];
 	struct journal_rec	 r, *g = NULL;
+	struct journal_b	 jb, *b = NULL;
 	uint64_t		*z = NULL, *e = NULL;
 	size_t			 ng = 0, cg = 0, nz = 0, cz = 0, ne = 0, ce = 0;
+	size_t			 nb = 0, cb = 0;
 	size_t			 i, k;
 	unsigned		 lineno = 0;
 	int			 kind, ch, rc = -1;
@@ -392,8 +452,12 @@ journal_read(FILE *f, struct journal_rec **recs, size_t *n, unsigned *bad)
 			continue;
 		else
 			kind = journal_parse_line(line, &r);
+		jb.id = r.id;
+		jb.seq = lineno;
+		jb.budget = r.budget;
 		if ((kind == 'G' && journal_push(&g, &ng, &cg, sizeof(r),
-		    &r) != 0) || (kind == 'Z' && journal_push(&z, &nz, &cz,
+		    &r) != 0) || (kind == 'B' && journal_push(&b, &nb, &cb,
+		    sizeof(jb), &jb) != 0) || (kind == 'Z' && journal_push(&z, &nz, &cz,
 		    sizeof(r.id), &r.id) != 0) || (kind == 'E' &&
 		    journal_push(&e, &ne, &ce, sizeof(r.id), &r.id) != 0))
 			goto out;
@@ -407,10 +471,13 @@ journal_read(FILE *f, struct journal_rec **recs, size_t *n, unsigned *bad)
 		qsort(e, ne, sizeof(*e), journal_id_cmp);
 	if (nz > 0)
 		qsort(z, nz, sizeof(*z), journal_id_cmp);
+	if (nb > 0)
+		qsort(b, nb, sizeof(*b), journal_b_cmp);
 	for (i = k = 0; i < ng; i++) {
 		if (journal_has(e, ne, g[i].id))
 			continue;
 		g[i].zombie = journal_has(z, nz, g[i].id);
+		g[i].budget = journal_last_budget(b, nb, g[i].id);
 		g[k++] = g[i];
 	}
 	*recs = g;
@@ -419,6 +486,7 @@ journal_read(FILE *f, struct journal_rec **recs, size_t *n, unsigned *bad)
 	rc = 0;
 out:
 	free(g);
+	free(b);
 	free(z);
 	free(e);
 	return rc;

@@ -6,6 +6,7 @@
  *
  *	pmemtierd-leases 1			header
  *	G id tier size dev ino uid gid pid start dflt_len label cgroup
+ *	B id bytes				commit budget changed
  *	Z id					ended, file kept by a client
  *	E id					gone for good
  *
@@ -32,6 +33,7 @@ struct journal_rec {
 	uint64_t		 id;
 	char			 tier[PMTD_NAME_MAX];
 	uint64_t		 size;
+	uint64_t		 budget;	/* 0: the whole size */
 	uint64_t		 dev;
 	uint64_t		 ino;
 	char			 label[PMTD_LABEL_MAX];
@@ -51,6 +53,9 @@ void	journal_grant(const struct lease *);
 /* Records a lease's end (zombie: a client still has the file); written
  * with the next grant or flush. */
 void	journal_end(uint64_t id, int zombie);
+/* Records a new commit budget; written lazily like an end (a lost one
+ * is made up for by the audit, which charges what the file holds). */
+void	journal_budget(uint64_t id, uint64_t bytes);
 /* Writes the ends not written yet (each second, and at stop). */
 void	journal_flush(void);
 /* Rewrites the journal from the lease table (after a restore, and when
@@ -58,8 +63,8 @@ void	journal_flush(void);
 int	journal_compact(void);
 void	journal_close(void);
 
-/* For the unit test of the parser: one line into rec. 'G', 'Z', 'E' or
- * 0 when it cannot be read. */
+/* For the unit test of the parser: one line into rec. 'G', 'B', 'Z',
+ * 'E' or 0 when it cannot be read (a B line's bytes go to rec->budget). */
 int	journal_parse_line(char *line, struct journal_rec *rec);
 
 #endif /* PMEMTIERD_JOURNAL_H */

@@ -89,7 +89,7 @@ lease_insert(struct lease *l, struct tier *t, uint64_t size)
 
 struct lease *
 lease_create(struct tier *t, struct conn *c, const struct principal *pr,
-    uint64_t size, int fd, const char *label)
+    uint64_t size, uint64_t budget, int fd, const char *label)
 {
 	struct stat	 st;
 	struct lease	*l;
@@ -100,7 +100,8 @@ lease_create(struct tier *t, struct conn *c, const struct principal *pr,
 	l->tier = t;
 	l->pr = pr;
 	l->size = size;
-	l->charged = size;
+	l->budget = budget < size ? budget : size;
+	l->charged = l->budget;
 	l->fd = fd;
 	if (label != NULL) {
 		size_t	n = strnlen(label, sizeof(l->label) - 1);
@@ -111,16 +112,16 @@ lease_create(struct tier *t, struct conn *c, const struct principal *pr,
 		l->dev = (uint64_t)st.st_dev;
 		l->ino = (uint64_t)st.st_ino;
 	}
-	lease_insert(l, t, size);
+	lease_insert(l, t, l->charged);
 	if (c != NULL)
 		lease_attach_conn(l, c);
-	quota_charge(l->pr, t->name, size);
+	quota_charge(l->pr, t->name, l->charged);
 	/*
-	 * A file lease is fallocated whole: its blocks are there from the
-	 * start (the next audit measures them). A memfd's pages come as
+	 * A file lease's budget is fallocated: its blocks are there from
+	 * the start (the next audit measures them). A memfd's pages come as
 	 * the client touches them.
 	 */
-	l->physical = t->ops->sealed ? 0 : size;
+	l->physical = t->ops->sealed ? 0 : l->budget;
 	journal_grant(l);
 	return l;
 }
@@ -136,17 +137,19 @@ lease_restore(struct tier *t, struct holder *h, const struct journal_rec *r,
 	l->id = r->id;
 	l->tier = t;
 	l->size = r->size;
-	l->charged = r->size;
+	l->budget = r->budget != 0 && r->budget < r->size ? r->budget :
+	    r->size;
+	l->charged = l->budget;
 	l->fd = fd;
 	l->dev = r->dev;
 	l->ino = r->ino;
 	memcpy(l->label, r->label, sizeof(l->label));
 	l->label[sizeof(l->label) - 1] = '\0';
-	lease_insert(l, t, r->size);
+	lease_insert(l, t, l->charged);
 	lease_attach_holder(l, h);
-	quota_charge(l->pr, t->name, r->size);
+	quota_charge(l->pr, t->name, l->charged);
 	/* Measured at the first audit, which follows the restore. */
-	l->physical = t->ops->sealed ? 0 : r->size;
+	l->physical = t->ops->sealed ? 0 : l->budget;
 	if (r->id >= lease_next_id)
 		lease_next_id = r->id + 1;
 	return l;
@@ -222,10 +225,8 @@ lease_unlink(struct lease *l, struct tiers *tiers)
 	lease_n--;
 	lease_detach(l);
 	quota_uncharge(l->pr, l->tier->name, l->charged);
-	/* Before the uncharge, which frees a removed tier's last lease. */
-	if (l->charged > l->size)
-		tier_adjust(l->tier, -(int64_t)(l->charged - l->size));
-	tier_uncharge(tiers, l->tier, l->size);
+	/* Last: it frees a removed tier's last lease. */
+	tier_uncharge(tiers, l->tier, l->charged);
 }
 
 void
@@ -301,11 +302,11 @@ lease_warn_flush(void)
 	lease_warned = lease_unwarned = 0;
 }
 
-/* Charges the lease what it holds now: max(granted, allocated). */
+/* Charges the lease what it holds now: max(budget, allocated). */
 static void
 lease_recharge(struct lease *l, uint64_t physical)
 {
-	uint64_t	want = physical > l->size ? physical : l->size;
+	uint64_t	want = physical > l->budget ? physical : l->budget;
 	int64_t		delta = (int64_t)(want - l->charged);
 
 	l->physical = physical;
@@ -389,6 +390,27 @@ lease_apply_lease(const struct lease_probe *p)
 		lease_warn(0, l->id, l->pr->pid, l->pr->uid, l->size,
 		    p->st_size, p->st_blocks);
 	lease_recharge(l, p->physical);
+}
+
+uint64_t
+lease_commit_charge(const struct lease *l, uint64_t bytes, uint64_t *physical)
+{
+	struct stat	st;
+
+	*physical = l->physical;
+	/* What the file holds now: a lowered budget follows the punches. */
+	if (l->fd >= 0 && fstat(l->fd, &st) == 0)
+		*physical = (uint64_t)st.st_blocks * 512;
+	return *physical > bytes ? *physical : bytes;
+}
+
+void
+lease_commit(struct lease *l, uint64_t bytes, uint64_t physical)
+{
+	if (bytes != l->budget)
+		journal_budget(l->id, bytes);
+	l->budget = bytes;
+	lease_recharge(l, physical);
 }
 
 void

@@ -15,12 +15,13 @@ void	lease_table_init(uint64_t seed);
 /* Drops every lease and zombie (closing the daemon's fds, no revocation). */
 void	lease_table_fini(struct tiers *);
 /*
- * Enters a new lease: takes fd, charges the tier, the quota buckets and
- * the connection. Returns NULL only when out of memory (fd is then not
- * taken).
+ * Enters a new lease: takes fd, charges the tier and the quota buckets
+ * its budget (bytes committed, <= size), the connection its size.
+ * Returns NULL only when out of memory (fd is then not taken).
  */
 struct lease *lease_create(struct tier *, struct conn *,
-	    const struct principal *, uint64_t size, int fd, const char *label);
+	    const struct principal *, uint64_t size, uint64_t budget, int fd,
+	    const char *label);
 struct lease *lease_find(uint64_t id);
 /*
  * Re-enters a lease from the journal after a restart (restore.c), held
@@ -64,6 +65,16 @@ uint64_t lease_zombie_physical(const struct tier *);
  * loop: for tests; the daemon audits with lease_audit_async.
  */
 void	lease_audit(struct lease *);
+/*
+ * A lease's commit budget (page-rounded, <= its size): it is charged
+ * max(budget, what its file holds). lease_commit_charge says what the
+ * charge would be with budget bytes, measuring the file now (*physical);
+ * the caller checks a raise against quota and tier, then lease_commit
+ * sets it.
+ */
+uint64_t lease_commit_charge(const struct lease *, uint64_t bytes,
+	    uint64_t *physical);
+void	lease_commit(struct lease *, uint64_t bytes, uint64_t physical);
 /* Audits every lease and zombie of t (NULL: of every tier), on the loop. */
 void	lease_audit_tier(struct tier *, struct tiers *);
 /*

@@ -167,8 +167,12 @@ struct tier_ops {
 	 * so an exhausted project fails the grant with -EDQUOT. May run off
 	 * the event loop: uses the tier's dirfd and its arguments only.
 	 */
-	int		(*alloc)(struct tier *, uint64_t size, uint32_t projid,
-			    int *fdp);
+	/*
+	 * fill: the bytes from offset 0 that must be backed now (a file's
+	 * blocks are allocated; the rest of size is a hole).
+	 */
+	int		(*alloc)(struct tier *, uint64_t size, uint64_t fill,
+			    uint32_t projid, int *fdp);
 };
 
 struct tier {
@@ -210,7 +214,8 @@ struct lease {
 	struct holder		*holder;	/* NULL while conn is set */
 	const struct principal	*pr;		/* conn's or holder's */
 	uint64_t		 size;		/* granted */
-	uint64_t		 charged;	/* max(size, physical) */
+	uint64_t		 budget;	/* commit budget, <= size */
+	uint64_t		 charged;	/* max(budget, physical) */
 	int			 fd;		/* -1: restored, not found */
 	int			 overgrown;
 	uint64_t		 physical;

@@ -372,6 +372,7 @@ status_leases(struct status_build *b, const struct principal *pr,
 		ls->tier = l->tier->name;
 		ls->size = l->size;
 		ls->physical = l->physical;
+		ls->charged = l->charged;
 		ls->label = l->label;
 		ls->pid = l->pr->pid;
 		ls->cgroup = (char *)l->pr->cgroup;

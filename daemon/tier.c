@@ -187,9 +187,10 @@ tier_close_all(struct tiers *tiers)
 }
 
 int
-tier_alloc(struct tier *t, uint64_t size, uint32_t projid, int *fdp)
+tier_alloc(struct tier *t, uint64_t size, uint64_t fill, uint32_t projid,
+    int *fdp)
 {
-	return t->ops->alloc(t, size, projid, fdp);
+	return t->ops->alloc(t, size, fill < size ? fill : size, projid, fdp);
 }
 
 int

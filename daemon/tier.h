@@ -36,7 +36,8 @@ void	tier_close_all(struct tiers *);
  * filesystem project of the lease's bucket (projquota_prepare), 0 for
  * none; -EDQUOT when that project has no room for size more bytes.
  */
-int	tier_alloc(struct tier *, uint64_t size, uint32_t projid, int *fdp);
+int	tier_alloc(struct tier *, uint64_t size, uint64_t fill, uint32_t projid,
+	    int *fdp);
 /*
  * A descriptor of the lease object behind fd for the client (the caller
  * closes it once sent): its own open file for a file lease. fd or -errno.

@@ -180,7 +180,8 @@ tier_file_close(struct tier *t)
 }
 
 static int
-tier_file_alloc(struct tier *t, uint64_t size, uint32_t projid, int *fdp)
+tier_file_alloc(struct tier *t, uint64_t size, uint64_t fill, uint32_t projid,
+    int *fdp)
 {
 	struct stat	st;
 	uint64_t	have;
@@ -203,16 +204,25 @@ tier_file_alloc(struct tier *t, uint64_t size, uint32_t projid, int *fdp)
 		close(fd);
 		return rc;
 	}
-	/* Reserve every block now: a lease never fails later on a page fault. */
-	rc = projid != 0 ? projquota_fallocate(fd, size) :
-	    posix_fallocate(fd, 0, (off_t)size);
+	/*
+	 * Reserve every block the client commits now: that part never fails
+	 * on a page fault. The rest is a hole the client fills (fallocate on
+	 * its own fd) when it raises its commit budget (LeaseCommit).
+	 */
+	if (fill < size && ftruncate(fd, (off_t)size) != 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	rc = fill == 0 ? 0 : projid != 0 ? projquota_fallocate(fd, fill) :
+	    posix_fallocate(fd, 0, (off_t)fill);
 	if (rc != 0) {
 		/* xfs says ENOSPC when a project, not the disk, is full. */
 		if (rc == ENOSPC && projid != 0) {
 			have = fstat(fd, &st) == 0 ?
 			    (uint64_t)st.st_blocks * 512 : 0;
 			if (projquota_exhausted(fd, projid,
-			    have < size ? size - have : 0))
+			    have < fill ? fill - have : 0))
 				rc = EDQUOT;
 		}
 		close(fd);

@@ -63,9 +63,13 @@ tier_kmem_bind(struct tier *t, int fd, uint64_t size)
 	return rc;
 }
 
-/* projid: kmem tiers have no filesystem (config.c refuses the key). */
+/*
+ * projid: kmem tiers have no filesystem (config.c refuses the key).
+ * fill: a memfd's pages come as they are touched; nothing to back ahead.
+ */
 static int
-tier_kmem_alloc(struct tier *t, uint64_t size, uint32_t projid, int *fdp)
+tier_kmem_alloc(struct tier *t, uint64_t size, uint64_t fill, uint32_t projid,
+    int *fdp)
 {
 	int	fd, rc;
 

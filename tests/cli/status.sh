@@ -131,9 +131,9 @@ expect_match "status --bytes: pmem row" "$PMT_OUT" \
     "^pmem +file +\* +- +1073741824 +12582912 "
 pmt_ctl_ok leases --pid "$B"
 expect_match "leases: header" "$PMT_OUT" \
-    '^ *LEASE +CONN +PID +TIER +SIZE +PHYSICAL +STATE +LABEL +CGROUP$'
+    '^ *LEASE +CONN +PID +TIER +SIZE +CHARGED +PHYSICAL +STATE +LABEL +CGROUP$'
 expect_match "leases: B row" "$PMT_OUT" \
-    "^ *[0-9]+ +[0-9]+ +$B +kmem +8MiB +[^ ]+ +ok +beta +$cgroup\$"
+    "^ *[0-9]+ +[0-9]+ +$B +kmem +8MiB +8MiB +[^ ]+ +ok +beta +$cgroup\$"
 
 pmt_note "names with quotes, control bytes and invalid UTF-8 stay valid JSON"
 # The kernel's comm is the program's file name: give one that needs every

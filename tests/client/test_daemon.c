@@ -60,6 +60,8 @@ struct seen {
 	size_t		leases;		/* of this pid, any label */
 	size_t		labelled;	/* of this pid with the label asked */
 	uint64_t	bytes;		/* sum of those leases' sizes */
+	uint64_t	charged;	/* and of their charges */
+	uint64_t	physical;	/* and of what their files hold */
 	uint64_t	allocated;	/* usage reported for the label */
 	int		clients;	/* connections of this pid */
 };
@@ -88,6 +90,8 @@ daemon_view(pid_t pid, const char *label)
 		if (label != NULL && strcmp(l->label, label) == 0) {
 			s.labelled++;
 			s.bytes += l->size;
+			s.charged += l->charged;
+			s.physical += l->physical;
 		}
 	}
 	for (i = 0; i < st->n_clients; i++) {
@@ -220,6 +224,61 @@ test_many_kinds(void **state)
 		assert_int_equal(memkind_destroy_kind(k[i]), MEMKIND_SUCCESS);
 	}
 	assert_int_equal(daemon_view(getpid(), NULL).leases, 0);
+}
+
+/*
+ * The charge follows committed pages, not whole leases: a kind that keeps
+ * one block in eight of what it allocated is charged about that, though
+ * every lease still holds something (so none goes back whole).
+ */
+static void
+test_charge_follows_commits(void **state)
+{
+	struct memkind_config		*cfg = memkind_config_new();
+	struct pmemtier_kind_info	 info;
+	memkind_t			 k = NULL;
+	void				*p[96];
+	struct seen			 s;
+	size_t				 i;
+
+	memkind_config_set_path(cfg, td.tierdir);
+	/* Freed pages are decommitted at once (no decay to wait for). */
+	memkind_config_set_memory_usage_policy(cfg,
+	    MEMKIND_MEM_USAGE_POLICY_CONSERVATIVE);
+	assert_int_equal(memkind_create_pmem_with_config(cfg, &k), 0);
+	memkind_config_delete(cfg);
+	for (i = 0; i < 96; i++) {
+		p[i] = memkind_malloc(k, MiB);
+		assert_non_null(p[i]);
+		memset(p[i], (int)i, MiB);
+	}
+	assert_int_equal(pmemtier_kind_get_info(k, &info), 0);
+	s = daemon_view(getpid(), info.name);
+	assert_true(s.charged >= 96 * MiB);
+	for (i = 0; i < 96; i++)
+		if (i % 8 != 0)
+			memkind_free(k, p[i]);
+	assert_int_equal(pmemtier_kind_get_info(k, &info), 0);
+	s = daemon_view(getpid(), info.name);
+	/* Every lease kept some block: they are all still there ... */
+	assert_int_equal(s.bytes, info.leased);
+	/* ... but charged for what is committed in them, in 2 MiB steps
+	 * with a margin of two steps per lease. */
+	if (s.charged > 12 * MiB + info.leases * 6 * MiB ||
+	    s.charged >= s.bytes / 2)
+		fail_msg("12 MiB live in %zu leases of %llu bytes: charged "
+		    "%llu, physical %llu", info.leases,
+		    (unsigned long long)s.bytes, (unsigned long long)s.charged,
+		    (unsigned long long)s.physical);
+	assert_true(s.physical <= s.charged);
+	print_message("12 MiB live in %zu leases of %llu bytes: charged "
+	    "%llu, physical %llu\n", info.leases, (unsigned long long)s.bytes,
+	    (unsigned long long)s.charged, (unsigned long long)s.physical);
+	for (i = 0; i < 96; i += 8) {
+		assert_int_equal(((char *)p[i])[MiB - 1], (char)i);
+		memkind_free(k, p[i]);
+	}
+	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
 }
 
 static void
@@ -735,6 +794,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_kinds, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_charge_follows_commits,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kmem_unavailable,
 		    setup_no_kmem, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_own_connection,

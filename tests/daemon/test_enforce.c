@@ -1246,6 +1246,121 @@ test_status_cost(void **state)
 	step_fini(&st);
 }
 
+/* ---- commit past the budget (issue 11) ---- */
+
+/*
+ * A lease is charged its commit budget, not its size. The attacker asks
+ * for 64 MiB of which it commits 1 MiB, then writes 40 MiB into it
+ * without raising its budget. The next audit charges what the file holds,
+ * and with that its quota (32 MiB) is spent: neither a raise nor a new
+ * lease is granted.
+ */
+#define OVER_LEASE	(64ULL << 20)
+#define OVER_TOUCH	(40ULL << 20)
+
+static int
+attacker_overcommits(void *arg)
+{
+	struct step		*st = arg;
+	Pmemtier__Envelope	 env = PMEMTIER__ENVELOPE__INIT, *r;
+	Pmemtier__LeaseRequest	 lr = PMEMTIER__LEASE_REQUEST__INIT;
+	Pmemtier__LeaseCommit	 lc = PMEMTIER__LEASE_COMMIT__INIT;
+	uint64_t		 id, id2;
+	char			*p;
+	int			 s = tc_open(d.socket), fd, fd2, rc;
+
+	if (s < 0)
+		return 20;
+	lr.tier = (char *)"pmem";
+	lr.size = OVER_LEASE;
+	lr.commit = 1 << 20;
+	env.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_REQUEST;
+	env.lease_request = &lr;
+	if ((r = tc_call(s, &env, &fd)) == NULL ||
+	    r->body_case != PMEMTIER__ENVELOPE__BODY_LEASE_GRANT || fd < 0) {
+		fprintf(stderr, "attacker: 64 MiB committing 1 MiB: %s\n",
+		    r != NULL && r->body_case == PMEMTIER__ENVELOPE__BODY_ERROR ?
+		    r->error->message : "no grant");
+		return 21;
+	}
+	id = r->lease_grant->lease_id;
+	if (r->lease_grant->commit != 1 << 20)
+		return 22;
+	tc_free(r);
+	p = mmap(NULL, OVER_LEASE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return 23;
+	memset(p, 1, OVER_TOUCH);
+	if (step_child(st) != 0)
+		return 24;
+	/* Charged for what it holds: no more, by either way. */
+	lc.lease_id = id;
+	lc.bytes = 48ULL << 20;
+	env.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_COMMIT;
+	env.lease_commit = &lc;
+	if ((r = tc_call(s, &env, NULL)) == NULL ||
+	    tc_error_code(r) != PMEMTIER__ERROR_CODE__ERROR_QUOTA) {
+		fprintf(stderr, "attacker: a raise past the quota was %s\n",
+		    r == NULL ? "unanswered" : "granted");
+		return 25;
+	}
+	tc_free(r);
+	rc = tc_lease(s, "pmem", 1 << 20, &id2, NULL, &fd2);
+	if (rc != PMEMTIER__ERROR_CODE__ERROR_QUOTA) {
+		fprintf(stderr, "attacker: a new lease: %d\n", rc);
+		return 26;
+	}
+	munmap(p, OVER_LEASE);
+	close(fd);
+	return tc_release(s, id) == 0 ? 0 : 27;
+}
+
+static void
+test_over_budget(void **state)
+{
+	Pmemtier__Envelope	*r;
+	struct step		 st;
+	uint64_t		 charged = 0, physical = 0, size = 0;
+	size_t			 i;
+	pid_t			 a;
+	int			 s;
+
+	step_init(&st);
+	a = as_user(ATTACKER, attacker_overcommits, &st);
+	step_forked(&st);
+	if (step_wait(&st) != 0) {
+		step_fini(&st);
+		fail_msg("attacker failed: exit %d", reap(a));
+	}
+	/* An admin's Status audits: the lease is charged what it holds. */
+	s = tc_open(d.socket);
+	assert_true(s >= 0);
+	r = tc_status(s, 0, 0);
+	assert_non_null(r);
+	for (i = 0; i < r->status->n_leases; i++)
+		if (r->status->leases[i]->pid == a) {
+			size = r->status->leases[i]->size;
+			charged = r->status->leases[i]->charged;
+			physical = r->status->leases[i]->physical;
+		}
+	tc_free(r);
+	close(s);
+	step_go(&st);
+	assert_int_equal(reap(a), 0);
+	step_fini(&st);
+	assert_int_equal(size, OVER_LEASE);
+	if (physical < OVER_TOUCH || charged < physical)
+		fail_msg("a lease holding %llu bytes is charged %llu",
+		    (unsigned long long)physical, (unsigned long long)charged);
+}
+
+static int
+setup_over_budget(void **state)
+{
+	small[0] = '\0';
+	return start("[quota atk]\nuid = 65534\ntier = pmem\nlimit = 32M\n");
+}
+
 static int
 setup_no_audit(void **state)
 {
@@ -1261,6 +1376,8 @@ main(void)
 		    test_keep_fd_after_release_file, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_keep_fd_after_release_kmem, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_over_budget,
+		    setup_over_budget, teardown),
 		cmocka_unit_test_setup_teardown(test_grow_lease, setup_small,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_disconnect_keeps_charge,

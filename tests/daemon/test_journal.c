@@ -58,6 +58,9 @@ test_end(void **state)
 	assert_int_equal(r.id, 17);
 	assert_int_equal(parse("Z 18", &r), 'Z');
 	assert_int_equal(r.id, 18);
+	assert_int_equal(parse("B 19 2097152\n", &r), 'B');
+	assert_int_equal(r.id, 19);
+	assert_int_equal(r.budget, 2097152);
 }
 
 static void
@@ -71,6 +74,11 @@ test_refused(void **state)
 		"E 12x",
 		"E 1 2",
 		"X 1",
+		"B 1",
+		"B 1 0",
+		"B 0 4096",
+		"B 1 4096 5",
+		"B 1 18446744073709551615",
 		"GG 1 pmem 4096 1 2 0 0 1 1 0 x /",
 		"G 1 pmem 4096 1 2 0 0 1 1 0 x",		/* short */
 		"G 1 pmem 4096 1 2 0 0 1 1 0 x / extra",	/* long */

@@ -79,8 +79,8 @@ test_create_find_destroy(void **state)
 	struct lease	*a, *b;
 	int		 fa = tmpfile_in("/tmp"), fb = memfd(8192);
 
-	a = lease_create(&t, &c, &c.pr, 4096, fa, "A");
-	b = lease_create(&t, &c, &c.pr, 8192, fb, "B");
+	a = lease_create(&t, &c, &c.pr, 4096, 4096, fa, "A");
+	b = lease_create(&t, &c, &c.pr, 8192, 8192, fb, "B");
 	assert_non_null(a);
 	assert_non_null(b);
 	/* Ids count up from the seed. */
@@ -121,7 +121,8 @@ test_many(void **state)
 	uint64_t	 i;
 
 	for (i = 0; i < 10000; i++)
-		assert_non_null(lease_create(&t, &c, &c.pr, 4096, -1, NULL));
+		assert_non_null(lease_create(&t, &c, &c.pr, 4096, 4096, -1,
+		    NULL));
 	for (i = 0; i < 10000; i++) {
 		l = lease_find(1000 + i);
 		assert_non_null(l);
@@ -152,7 +153,7 @@ test_audit(void **state)
 	assert_non_null(mkdtemp(dir));
 	fd = tmpfile_in(dir);
 	assert_int_equal(posix_fallocate(fd, 0, 65536), 0);
-	l = lease_create(&t, &c, &c.pr, 65536, fd, "f");
+	l = lease_create(&t, &c, &c.pr, 65536, 65536, fd, "f");
 	lease_audit(l);
 	assert_false(l->overgrown);
 	assert_true(l->physical >= 65536);
@@ -196,7 +197,7 @@ test_zombie(void **state)
 	assert_non_null(mkdtemp(dir));
 	fd = tmpfile_in(dir);
 	assert_int_equal(posix_fallocate(fd, 0, 1 << 20), 0);
-	l = lease_create(&t, &c, &c.pr, 1 << 20, fd, "z");
+	l = lease_create(&t, &c, &c.pr, 1 << 20, 1 << 20, fd, "z");
 	/* The client's own open file of the lease, as tier_export makes. */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	kept = open(path, O_RDWR | O_CLOEXEC);
@@ -238,7 +239,7 @@ test_sealed_end(void **state)
 
 	assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SEAL), 0);
 	t.ops = &tier_kmem_ops;
-	l = lease_create(&t, &c, &c.pr, 1 << 20, fd, "k");
+	l = lease_create(&t, &c, &c.pr, 1 << 20, 1 << 20, fd, "k");
 	kept = dup(fd);
 	lease_end(l, &tiers);
 	/* A sealed memfd cannot grow again: no zombie to watch. */
