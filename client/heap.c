@@ -24,6 +24,26 @@ heap_owner(void *p)
 }
 
 /*
+ * An arena kind that is full (max_size, or the daemon's quota) may still
+ * hold what it needs in blocks this thread caches and in dirty pages
+ * jemalloc keeps for reuse: those cannot serve a bigger block, and their
+ * leases leave no room for a new one. Giving both back and trying once
+ * more lets the kind fill to max_size whatever the order of its blocks.
+ */
+static void *
+heap_arena_alloc(struct memkind *k, size_t size, size_t align, bool zero)
+{
+	void	*p;
+
+	if ((p = pmt_thread_alloc(k, size, align, zero)) != NULL ||
+	    pmt_kind_ready(k) != 0)
+		return p;
+	pmt_thread_flush(k);
+	pmt_je_arena_purge(k->arena);
+	return pmt_thread_alloc(k, size, align, zero);
+}
+
+/*
  * Everything but a front-cache hit: arena kinds, DRAM, alignment, zeroing.
  * A success leaves errno as it was, though leases, reports and the
  * daemon's socket may have set it on the way (memkind's examples check).
@@ -37,7 +57,7 @@ heap_alloc_slow(struct memkind *k, size_t size, size_t align, bool zero)
 	if (size == 0)
 		return NULL;
 	if (k->type == PMT_KIND_ARENA) {
-		p = pmt_thread_alloc(k, size, align, zero);
+		p = heap_arena_alloc(k, size, align, zero);
 		/* DAX_KMEM_PREFERRED falls back to ordinary memory. */
 		if (p == NULL && k->fallback_dram)
 			p = pmt_je_dram_alloc(size, align, zero);

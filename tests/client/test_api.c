@@ -550,6 +550,55 @@ test_growth_to_max_size(void **state)
 	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
 }
 
+/*
+ * Issue 11: a limited kind holds its whole max_size, rounded up to 2 MiB
+ * as memkind rounds it (memkind 1.14 fills a kind of 16 MiB + 4 KiB with
+ * 4608 blocks of 4 KiB), and a kind filled with large blocks still has
+ * room for small ones in what the large ones left over.
+ */
+static void
+test_fill_max_size(void **state)
+{
+	const size_t	  max = 16 * MiB + 4096;
+	memkind_t	  k = new_kind(max);
+	void		**p = calloc(8192, sizeof(void *));
+	size_t		  n, m, i, held;
+
+	assert_non_null(p);
+	assert_int_equal(memkind_get_capacity(k), 18 * MiB);
+	for (n = 0; n < 8192; n++) {
+		if ((p[n] = memkind_malloc(k, 4096)) == NULL)
+			break;
+		memset(p[n], (int)n, 4096);
+	}
+	print_message("%zu blocks of 4 KiB in a kind of 16 MiB + 4 KiB\n", n);
+	assert_true(n >= 4608);
+	assert_true(n < 8192);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(((unsigned char *)p[i])[4095], (unsigned char)i);
+		memkind_free(k, p[i]);
+	}
+	/* Large blocks first, then small ones in what is left. */
+	for (n = 0; n < 64; n++)
+		if ((p[n] = memkind_malloc(k, MiB)) == NULL)
+			break;
+	held = n * MiB;
+	for (m = n; m < 8192; m++) {
+		if ((p[m] = memkind_malloc(k, m % 2 ? 16 : 4096)) == NULL)
+			break;
+		held += m % 2 ? 16 : 4096;
+	}
+	print_message("%zu blocks of 1 MiB, then %zu of 4 KiB and 16 B: "
+	    "%zu bytes\n", n, m - n, held);
+	assert_true(n >= 12);
+	assert_true(m < 8192);
+	assert_true(held >= max);
+	for (i = 0; i < m; i++)
+		memkind_free(NULL, p[i]);
+	free(p);
+	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
+}
+
 static void
 test_conservative_returns_pages(void **state)
 {
@@ -884,6 +933,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_freed_pmem_never_in_dram_malloc),
 		cmocka_unit_test(test_realloc_between_kinds),
 		cmocka_unit_test(test_growth_to_max_size),
+		cmocka_unit_test(test_fill_max_size),
 		cmocka_unit_test(test_conservative_returns_pages),
 		cmocka_unit_test(test_threads_free_each_other),
 		cmocka_unit_test(test_fork),
