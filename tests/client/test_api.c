@@ -15,6 +15,7 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -800,6 +801,112 @@ test_fork(void **state)
 	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
 }
 
+/* Resident bytes of this process. */
+static size_t
+rss_bytes(void)
+{
+	unsigned long	size = 0, res = 0;
+	FILE		*f = fopen("/proc/self/statm", "r");
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%lu %lu", &size, &res) != 2)
+		res = 0;
+	fclose(f);
+	return res * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * The child of fork_holes: new mappings must not land where the parent's
+ * leases were (MADV_DONTFORK leaves them unmapped here), or the orphaned
+ * kinds claim them. Returns a bit mask of failures.
+ */
+static int
+fork_holes_child(memkind_t *parent, unsigned nparent)
+{
+	size_t		rss0 = 0, size;
+	unsigned	i, j;
+	int		fail = 0;
+
+	for (i = 0; i < 300; i++) {
+		void	*p, *q, *m;
+
+		size = MiB + (i % 16) * 256 * 1024;
+		/* Plain mappings, the way jemalloc and libc get memory. */
+		m = mmap(NULL, 8 * MiB, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED || memkind_detect_kind(m) != MEMKIND_DEFAULT)
+			fail |= 1;
+		if (m != MAP_FAILED && i % 4 != 0)
+			munmap(m, 8 * MiB);
+		if ((p = memkind_malloc(MEMKIND_DEFAULT, size)) == NULL) {
+			fail |= 2;
+			continue;
+		}
+		memset(p, 1, size);
+		if (memkind_detect_kind(p) != MEMKIND_DEFAULT)
+			fail |= 4;
+		if (memkind_malloc_usable_size(NULL, p) < size)
+			fail |= 8;
+		if ((q = memkind_realloc(NULL, p, 2 * size)) == NULL) {
+			fail |= 16;
+			memkind_free(NULL, p);
+			continue;
+		}
+		memset(q, 2, 2 * size);
+		for (j = 0; j < nparent; j++)
+			if (memkind_detect_kind(q) == parent[j])
+				fail |= 32;
+		memkind_free(NULL, q);
+		if (i == 50)
+			rss0 = rss_bytes();
+	}
+	/* Freed blocks were really freed: resident memory stayed flat. */
+	if (rss_bytes() > rss0 + 64 * MiB)
+		fail |= 64;
+	return fail;
+}
+
+/*
+ * Issue 11: with live kinds in the parent (limited and not, with leases
+ * spread over their ranges), a fork child allocates, detects, reallocates
+ * and frees ordinary memory correctly and without growth.
+ */
+static void
+test_fork_holes(void **state)
+{
+	memkind_t	 k[2] = { new_kind(0), new_kind(64 * MiB) };
+	void		*p[2][24];
+	unsigned	 i, j;
+	pid_t		 pid;
+	int		 status;
+
+	/* Leases with holes between them: free every other one. */
+	for (i = 0; i < 2; i++) {
+		for (j = 0; j < 24; j++) {
+			p[i][j] = memkind_malloc(k[i], 2 * MiB);
+			if (p[i][j] != NULL)
+				memset(p[i][j], 1, 2 * MiB);
+		}
+		for (j = 0; j < 24; j += 2) {
+			memkind_free(k[i], p[i][j]);
+			p[i][j] = NULL;
+		}
+	}
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(fork_holes_child(k, 2));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	for (i = 0; i < 2; i++) {
+		for (j = 0; j < 24; j++)
+			memkind_free(NULL, p[i][j]);
+		assert_int_equal(memkind_destroy_kind(k[i]), MEMKIND_SUCCESS);
+	}
+}
+
 static void
 test_defrag(void **state)
 {
@@ -937,6 +1044,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_conservative_returns_pages),
 		cmocka_unit_test(test_threads_free_each_other),
 		cmocka_unit_test(test_fork),
+		cmocka_unit_test(test_fork_holes),
 		cmocka_unit_test(test_defrag),
 		cmocka_unit_test(test_destroy_leaks_nothing),
 		cmocka_unit_test(test_dax_kmem),
