@@ -945,6 +945,70 @@ test_defrag(void **state)
 	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
 }
 
+/*
+ * Issue 11: one defrag pass over what is left after most blocks were
+ * freed at random moves blocks out of sparse slabs, lets those slabs go
+ * (active and physical memory fall) and keeps every byte; blocks that
+ * are worth keeping where they are stay.
+ */
+static void
+test_defrag_frees_slabs(void **state)
+{
+	const size_t	  nb = 100000, sz = 64;
+	memkind_t	  k = new_kind(0);
+	void		**p = calloc(nb, sizeof(void *));
+	size_t		  i, live = 0, moved = 0, act0, act1;
+	long long	  blk0, blk1;
+	unsigned	  seed = 11;
+
+	assert_non_null(p);
+	for (i = 0; i < nb; i++) {
+		assert_non_null(p[i] = memkind_malloc(k, sz));
+		tu_fill(p[i], sz, (unsigned)i);
+	}
+	/* Keep about one block in eight, scattered over every slab. */
+	for (i = 0; i < nb; i++)
+		if (rand_r(&seed) % 8 != 0) {
+			memkind_free(i % 2 ? NULL : k, p[i]);
+			p[i] = NULL;
+		} else
+			live++;
+	assert_int_equal(pmemtier_kind_purge(k), MEMKIND_SUCCESS);
+	act0 = stat_of(k, MEMKIND_STAT_TYPE_ACTIVE);
+	blk0 = tu_file_blocks(tm.dir);
+	for (i = 0; i < nb; i++) {
+		void	*q;
+
+		if (p[i] == NULL)
+			continue;
+		if ((q = memkind_defrag_reallocate(i % 3 ? k : NULL,
+		    p[i])) != NULL) {
+			moved++;
+			p[i] = q;
+		}
+	}
+	assert_int_equal(pmemtier_kind_purge(k), MEMKIND_SUCCESS);
+	act1 = stat_of(k, MEMKIND_STAT_TYPE_ACTIVE);
+	blk1 = tu_file_blocks(tm.dir);
+	print_message("defrag: moved %zu of %zu blocks; active %zu -> %zu, "
+	    "file blocks %lld -> %lld bytes\n", moved, live, act0, act1,
+	    blk0, blk1);
+	for (i = 0; i < nb; i++)
+		if (p[i] != NULL) {
+			assert_ptr_equal(memkind_detect_kind(p[i]), k);
+			assert_int_equal(tu_check(p[i], sz, (unsigned)i), 0);
+		}
+	assert_true(moved > 0);
+	assert_true(moved < live);
+	/* The live data fill a quarter of the old slabs at most. */
+	assert_true(act1 * 2 < act0);
+	assert_true(blk1 * 2 < blk0);
+	for (i = 0; i < nb; i++)
+		memkind_free(k, p[i]);
+	free(p);
+	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
+}
+
 static void
 test_destroy_leaks_nothing(void **state)
 {
@@ -1046,6 +1110,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_fork),
 		cmocka_unit_test(test_fork_holes),
 		cmocka_unit_test(test_defrag),
+		cmocka_unit_test(test_defrag_frees_slabs),
 		cmocka_unit_test(test_destroy_leaks_nothing),
 		cmocka_unit_test(test_dax_kmem),
 		cmocka_unit_test(test_silent),
