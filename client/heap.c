@@ -24,6 +24,26 @@ heap_owner(void *p)
 }
 
 /*
+ * An arena kind that is full (max_size, or the daemon's quota) may still
+ * hold what it needs in blocks this thread caches and in dirty pages
+ * jemalloc keeps for reuse: those cannot serve a bigger block, and their
+ * leases leave no room for a new one. Giving both back and trying once
+ * more lets the kind fill to max_size whatever the order of its blocks.
+ */
+static void *
+heap_arena_alloc(struct memkind *k, size_t size, size_t align, bool zero)
+{
+	void	*p;
+
+	if ((p = pmt_thread_alloc(k, size, align, zero)) != NULL ||
+	    pmt_kind_ready(k) != 0)
+		return p;
+	pmt_thread_flush(k);
+	pmt_je_arena_purge(k->arena);
+	return pmt_thread_alloc(k, size, align, zero);
+}
+
+/*
  * Everything but a front-cache hit: arena kinds, DRAM, alignment, zeroing.
  * A success leaves errno as it was, though leases, reports and the
  * daemon's socket may have set it on the way (memkind's examples check).
@@ -37,7 +57,7 @@ heap_alloc_slow(struct memkind *k, size_t size, size_t align, bool zero)
 	if (size == 0)
 		return NULL;
 	if (k->type == PMT_KIND_ARENA) {
-		p = pmt_thread_alloc(k, size, align, zero);
+		p = heap_arena_alloc(k, size, align, zero);
 		/* DAX_KMEM_PREFERRED falls back to ordinary memory. */
 		if (p == NULL && k->fallback_dram)
 			p = pmt_je_dram_alloc(size, align, zero);
@@ -215,6 +235,13 @@ memkind_detect_kind(void *ptr)
 	return heap_owner(ptr);
 }
 
+/*
+ * Moves ptr when that helps empty a sparse slab: jemalloc's statistics of
+ * the block's slab say whether it is worth emptying, and the new block is
+ * kept only if it landed in a slab at least as full (see je.c). Neither
+ * block passes through the caches, which would keep the old slab alive
+ * and hand out the new block from anywhere.
+ */
 PMT_EXPORT void *
 memkind_defrag_reallocate(memkind_t kind, void *ptr)
 {
@@ -224,19 +251,27 @@ memkind_defrag_reallocate(memkind_t kind, void *ptr)
 
 	if (ptr == NULL)
 		return NULL;
-	k = kind != NULL ? kind : heap_owner(ptr);
-	if (k->type == PMT_KIND_UNAVAILABLE ||
-	    (k->type == PMT_KIND_ARENA && pmt_kind_ready(k) != 0))
+	/* The block's own kind: its arena is where it must stay. */
+	k = heap_owner(ptr);
+	if (kind != NULL && kind->type == PMT_KIND_DRAM &&
+	    k->type == PMT_KIND_DRAM)
+		k = kind;
+	if (k->type == PMT_KIND_ARENA && pmt_kind_ready(k) != 0)
 		return NULL;
 	if (!pmt_je_should_move(ptr))
 		return NULL;
 	size = pmt_je_usable_size(ptr);
-	/* Without a cache: a cached block would likely be in the same slab. */
 	q = pmt_je_alloc_direct(k->type == PMT_KIND_ARENA ? k->arena : NULL,
 	    size);
 	if (q == NULL)
 		return NULL;
+	if (!pmt_je_move_pays(ptr, q)) {
+		pmt_je_free_direct(q);
+		return NULL;
+	}
+	if (k->type == PMT_KIND_ARENA)
+		pmt_thread_note(k, q);
 	memcpy(q, ptr, size);
-	memkind_free(k, ptr);
+	pmt_je_free_direct(ptr);
 	return q;
 }

@@ -386,26 +386,69 @@ pmt_je_size_class(size_t size)
 }
 
 /*
- * Moving pays when p sits in a slab that is emptier than the average slab
- * of its bin and is not the slab jemalloc currently fills.
+ * What "experimental.utilization.query" tells of a block's extent and bin,
+ * in jemalloc 5.3's order. A large block is an extent of one region with
+ * no bin.
+ */
+struct je_util {
+	uintptr_t	slabcur;	/* the slab the bin allocates from */
+	size_t		nfree;		/* free regions in the block's slab */
+	size_t		nregs;		/* regions in the slab */
+	size_t		size;		/* bytes of the slab */
+	size_t		bin_nfree;	/* free regions in all slabs of the bin */
+	size_t		bin_nregs;	/* regions in all slabs of the bin */
+};
+
+static int
+je_util(const void *p, struct je_util *u)
+{
+	size_t	osz = sizeof(*u);
+
+	if (mallctl("experimental.utilization.query", u, &osz, &p,
+	    sizeof(p)) != 0 || osz != sizeof(*u))
+		return -ENOTSUP;
+	return 0;
+}
+
+static bool
+je_in_slabcur(const struct je_util *u, const void *p)
+{
+	return u->slabcur != 0 && (uintptr_t)p - u->slabcur < u->size;
+}
+
+/*
+ * A block is worth moving when its slab is emptier than the bin's slabs
+ * on average and is not the slab the bin fills now (the block would only
+ * move within it). Large blocks (one region) never are.
  */
 bool
 pmt_je_should_move(const void *p)
 {
-	size_t	out[6], osz = sizeof(out);
+	struct je_util	u;
 
-	if (mallctl("experimental.utilization.query", out, &osz, &p,
-	    sizeof(p)) != 0)
+	if (je_util(p, &u) != 0 || u.nregs <= 1 || u.nfree == 0 ||
+	    u.bin_nregs == 0 || je_in_slabcur(&u, p))
 		return false;
-	/* nfree, nregs, size, bin_nfree, bin_nregs, slabcur_addr */
-	if (out[0] == 0 || out[1] == 0 || out[4] == 0)
+	return u.nfree * u.bin_nregs > u.bin_nfree * u.nregs;
+}
+
+/*
+ * q came from the bin's current slab (an uncached allocation). Moving p
+ * there empties p's slab only if that slab held no more blocks than q's
+ * did: otherwise a pass over the heap would shuffle blocks from fuller
+ * slabs into emptier ones and free nothing.
+ */
+bool
+pmt_je_move_pays(const void *p, const void *q)
+{
+	struct je_util	up, uq;
+
+	if (je_util(p, &up) != 0 || je_util(q, &uq) != 0)
 		return false;
-	if (out[0] == out[1])
+	/* Only q's slab is known (it is slabcur): p must be elsewhere. */
+	if (!je_in_slabcur(&uq, q) || je_in_slabcur(&uq, p))
 		return false;
-	if ((void *)out[5] != NULL &&
-	    (uintptr_t)p >= out[5] && (uintptr_t)p < out[5] + out[2] * out[1])
-		return false;
-	return out[0] * out[4] > out[3] * out[1];
+	return uq.nregs - uq.nfree - 1 >= up.nregs - up.nfree;
 }
 
 int

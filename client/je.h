@@ -93,8 +93,14 @@ pmt_je_usable_size(const void *p)
 
 /* The size class a request of size bytes gets. */
 size_t	 pmt_je_size_class(size_t size);
-/* Whether moving p would lower fragmentation (jemalloc's own heuristic). */
+/*
+ * Defragmentation, in two steps. pmt_je_should_move: whether p sits in a
+ * slab worth emptying. pmt_je_move_pays: q, just allocated for p's data,
+ * landed in another slab that was at least as full as p's, so the move
+ * packs blocks rather than spreading them.
+ */
 bool	 pmt_je_should_move(const void *p);
+bool	 pmt_je_move_pays(const void *p, const void *q);
 
 /* Refreshes the statistics snapshot (mallctl "epoch"). */
 int	 pmt_je_stats_refresh(void);

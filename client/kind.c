@@ -24,6 +24,9 @@ enum kind_mode {
 	KIND_MODE_STANDALONE,
 };
 
+/* memkind's MEMKIND_PMEM_CHUNK_SIZE, to which it rounds max_size up. */
+#define KIND_PMEM_CHUNK		(2UL << 20)
+
 static pthread_mutex_t	 kind_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct memkind	*kind_table[PMT_KIND_MAX];
 static uint64_t		 kind_next_gen = 1;
@@ -163,7 +166,12 @@ pmt_kind_create_pmem(const char *dir, size_t max_size, int policy,
 		goto fail;
 	}
 	k->type = PMT_KIND_ARENA;
-	k->max_size = max_size;
+	/*
+	 * memkind rounds max_size up to its chunk size, 2 MiB, and programs
+	 * sized for memkind count on holding that much.
+	 */
+	k->max_size = (max_size + KIND_PMEM_CHUNK - 1) &
+	    ~(size_t)(KIND_PMEM_CHUNK - 1);
 	k->conservative = policy == MEMKIND_MEM_USAGE_POLICY_CONSERVATIVE;
 	snprintf(k->dir, sizeof(k->dir), "%s", dir);
 	pmt_kind_lock();

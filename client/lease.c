@@ -595,6 +595,18 @@ pmt_heap_orphan(struct pmt_heap *h)
 	/* The lock may have been held by a thread that does not exist here. */
 	pthread_mutex_init(&h->lock, NULL);
 	h->orphaned = true;
+	/*
+	 * The leases were MADV_DONTFORK: here they left holes in the range,
+	 * which the next mmap() of this process could fill while the range
+	 * still claims them for the parent's kind (memkind_free(NULL, p)
+	 * would drop such a block, memkind_detect_kind() name the wrong
+	 * kind). Reserve the whole range again, in one call.
+	 */
+	if (h->base != NULL && mmap(h->base, h->reserved, PROT_NONE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) ==
+	    MAP_FAILED)
+		pmt_debug("heap %s: cannot reserve the range again in the "
+		    "fork child: %s", h->label, strerror(errno));
 }
 
 size_t

@@ -55,21 +55,32 @@ int	 pmt_range_register(void *base, size_t len, void *owner,
 void	 pmt_range_set_gen(int slot, uint64_t gen);
 void	 pmt_range_unregister(int slot);
 
-/* The slot whose range holds p, or NULL. */
+/* Whether s's range holds the address a. */
+static inline int
+pmt_range_holds(const struct pmt_range_slot *s, uintptr_t a)
+{
+	return a - __atomic_load_n(&s->base, __ATOMIC_RELAXED) <
+	    __atomic_load_n(&s->len, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * The slot whose range holds p, or NULL. The first slot is tried before
+ * the loop is set up: most programs have one kind, or a first one that
+ * takes most of the traffic, and memkind_free(NULL, p) should cost no
+ * more than naming the kind.
+ */
 static inline const struct pmt_range_slot *
 pmt_range_find(const void *p)
 {
 	uintptr_t	a = (uintptr_t)p;
 	unsigned	i, n;
 
+	if (pmt_range_holds(&pmt_ranges.slot[0], a))
+		return &pmt_ranges.slot[0];
 	n = __atomic_load_n(&pmt_ranges.high, __ATOMIC_ACQUIRE);
-	for (i = 0; i < n; i++) {
-		const struct pmt_range_slot *s = &pmt_ranges.slot[i];
-
-		if (a - __atomic_load_n(&s->base, __ATOMIC_RELAXED) <
-		    __atomic_load_n(&s->len, __ATOMIC_ACQUIRE))
-			return s;
-	}
+	for (i = 1; i < n; i++)
+		if (pmt_range_holds(&pmt_ranges.slot[i], a))
+			return &pmt_ranges.slot[i];
 	return NULL;
 }
 

@@ -157,8 +157,8 @@ thread_get(struct memkind *k)
 }
 
 /* Records p's size class in the class map (see thread.h). */
-static void
-thread_note(struct memkind *k, void *p)
+void
+pmt_thread_note(struct memkind *k, void *p)
 {
 	size_t	usz;
 
@@ -181,7 +181,7 @@ pmt_thread_alloc(struct memkind *k, size_t size, size_t align, bool zero)
 	}
 	tk = thread_get(k);
 	p = pmt_je_alloc(k->arena, tk ? tk->tcache : -1, size, align, zero);
-	thread_note(k, p);
+	pmt_thread_note(k, p);
 	if (p == NULL)
 		errno = ENOMEM;
 	pmt_kind_report_if_due();
@@ -240,7 +240,7 @@ pmt_thread_realloc(struct memkind *k, void *p, size_t size)
 	if ((q = pmt_je_realloc(k->arena, tk ? tk->tcache : -1, p, size)) ==
 	    NULL)
 		errno = ENOMEM;
-	thread_note(k, q);
+	pmt_thread_note(k, q);
 	pmt_kind_report_if_due();
 	return q;
 }

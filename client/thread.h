@@ -68,6 +68,8 @@ void	 pmt_thread_fini(void);
 void	*pmt_thread_alloc(struct memkind *k, size_t size, size_t align,
 	    bool zero);
 void	 pmt_thread_free(struct memkind *k, void *p);
+/* Records the size class of p, a block of k from outside these caches. */
+void	 pmt_thread_note(struct memkind *k, void *p);
 void	*pmt_thread_realloc(struct memkind *k, void *p, size_t size);
 /* Gives the calling thread's cached blocks of k back to the arena. */
 void	 pmt_thread_flush(struct memkind *k);

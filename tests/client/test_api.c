@@ -15,6 +15,7 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -550,6 +551,55 @@ test_growth_to_max_size(void **state)
 	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
 }
 
+/*
+ * Issue 11: a limited kind holds its whole max_size, rounded up to 2 MiB
+ * as memkind rounds it (memkind 1.14 fills a kind of 16 MiB + 4 KiB with
+ * 4608 blocks of 4 KiB), and a kind filled with large blocks still has
+ * room for small ones in what the large ones left over.
+ */
+static void
+test_fill_max_size(void **state)
+{
+	const size_t	  max = 16 * MiB + 4096;
+	memkind_t	  k = new_kind(max);
+	void		**p = calloc(8192, sizeof(void *));
+	size_t		  n, m, i, held;
+
+	assert_non_null(p);
+	assert_int_equal(memkind_get_capacity(k), 18 * MiB);
+	for (n = 0; n < 8192; n++) {
+		if ((p[n] = memkind_malloc(k, 4096)) == NULL)
+			break;
+		memset(p[n], (int)n, 4096);
+	}
+	print_message("%zu blocks of 4 KiB in a kind of 16 MiB + 4 KiB\n", n);
+	assert_true(n >= 4608);
+	assert_true(n < 8192);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(((unsigned char *)p[i])[4095], (unsigned char)i);
+		memkind_free(k, p[i]);
+	}
+	/* Large blocks first, then small ones in what is left. */
+	for (n = 0; n < 64; n++)
+		if ((p[n] = memkind_malloc(k, MiB)) == NULL)
+			break;
+	held = n * MiB;
+	for (m = n; m < 8192; m++) {
+		if ((p[m] = memkind_malloc(k, m % 2 ? 16 : 4096)) == NULL)
+			break;
+		held += m % 2 ? 16 : 4096;
+	}
+	print_message("%zu blocks of 1 MiB, then %zu of 4 KiB and 16 B: "
+	    "%zu bytes\n", n, m - n, held);
+	assert_true(n >= 12);
+	assert_true(m < 8192);
+	assert_true(held >= max);
+	for (i = 0; i < m; i++)
+		memkind_free(NULL, p[i]);
+	free(p);
+	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
+}
+
 static void
 test_conservative_returns_pages(void **state)
 {
@@ -751,6 +801,112 @@ test_fork(void **state)
 	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
 }
 
+/* Resident bytes of this process. */
+static size_t
+rss_bytes(void)
+{
+	unsigned long	size = 0, res = 0;
+	FILE		*f = fopen("/proc/self/statm", "r");
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%lu %lu", &size, &res) != 2)
+		res = 0;
+	fclose(f);
+	return res * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * The child of fork_holes: new mappings must not land where the parent's
+ * leases were (MADV_DONTFORK leaves them unmapped here), or the orphaned
+ * kinds claim them. Returns a bit mask of failures.
+ */
+static int
+fork_holes_child(memkind_t *parent, unsigned nparent)
+{
+	size_t		rss0 = 0, size;
+	unsigned	i, j;
+	int		fail = 0;
+
+	for (i = 0; i < 300; i++) {
+		void	*p, *q, *m;
+
+		size = MiB + (i % 16) * 256 * 1024;
+		/* Plain mappings, the way jemalloc and libc get memory. */
+		m = mmap(NULL, 8 * MiB, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED || memkind_detect_kind(m) != MEMKIND_DEFAULT)
+			fail |= 1;
+		if (m != MAP_FAILED && i % 4 != 0)
+			munmap(m, 8 * MiB);
+		if ((p = memkind_malloc(MEMKIND_DEFAULT, size)) == NULL) {
+			fail |= 2;
+			continue;
+		}
+		memset(p, 1, size);
+		if (memkind_detect_kind(p) != MEMKIND_DEFAULT)
+			fail |= 4;
+		if (memkind_malloc_usable_size(NULL, p) < size)
+			fail |= 8;
+		if ((q = memkind_realloc(NULL, p, 2 * size)) == NULL) {
+			fail |= 16;
+			memkind_free(NULL, p);
+			continue;
+		}
+		memset(q, 2, 2 * size);
+		for (j = 0; j < nparent; j++)
+			if (memkind_detect_kind(q) == parent[j])
+				fail |= 32;
+		memkind_free(NULL, q);
+		if (i == 50)
+			rss0 = rss_bytes();
+	}
+	/* Freed blocks were really freed: resident memory stayed flat. */
+	if (rss_bytes() > rss0 + 64 * MiB)
+		fail |= 64;
+	return fail;
+}
+
+/*
+ * Issue 11: with live kinds in the parent (limited and not, with leases
+ * spread over their ranges), a fork child allocates, detects, reallocates
+ * and frees ordinary memory correctly and without growth.
+ */
+static void
+test_fork_holes(void **state)
+{
+	memkind_t	 k[2] = { new_kind(0), new_kind(64 * MiB) };
+	void		*p[2][24];
+	unsigned	 i, j;
+	pid_t		 pid;
+	int		 status;
+
+	/* Leases with holes between them: free every other one. */
+	for (i = 0; i < 2; i++) {
+		for (j = 0; j < 24; j++) {
+			p[i][j] = memkind_malloc(k[i], 2 * MiB);
+			if (p[i][j] != NULL)
+				memset(p[i][j], 1, 2 * MiB);
+		}
+		for (j = 0; j < 24; j += 2) {
+			memkind_free(k[i], p[i][j]);
+			p[i][j] = NULL;
+		}
+	}
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(fork_holes_child(k, 2));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	for (i = 0; i < 2; i++) {
+		for (j = 0; j < 24; j++)
+			memkind_free(NULL, p[i][j]);
+		assert_int_equal(memkind_destroy_kind(k[i]), MEMKIND_SUCCESS);
+	}
+}
+
 static void
 test_defrag(void **state)
 {
@@ -784,6 +940,70 @@ test_defrag(void **state)
 	print_message("defrag moved %zu of 2000 blocks\n", moved);
 	assert_true(moved > 0);
 	for (i = 0; i < 20000; i += 10)
+		memkind_free(k, p[i]);
+	free(p);
+	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
+}
+
+/*
+ * Issue 11: one defrag pass over what is left after most blocks were
+ * freed at random moves blocks out of sparse slabs, lets those slabs go
+ * (active and physical memory fall) and keeps every byte; blocks that
+ * are worth keeping where they are stay.
+ */
+static void
+test_defrag_frees_slabs(void **state)
+{
+	const size_t	  nb = 100000, sz = 64;
+	memkind_t	  k = new_kind(0);
+	void		**p = calloc(nb, sizeof(void *));
+	size_t		  i, live = 0, moved = 0, act0, act1;
+	long long	  blk0, blk1;
+	unsigned	  seed = 11;
+
+	assert_non_null(p);
+	for (i = 0; i < nb; i++) {
+		assert_non_null(p[i] = memkind_malloc(k, sz));
+		tu_fill(p[i], sz, (unsigned)i);
+	}
+	/* Keep about one block in eight, scattered over every slab. */
+	for (i = 0; i < nb; i++)
+		if (rand_r(&seed) % 8 != 0) {
+			memkind_free(i % 2 ? NULL : k, p[i]);
+			p[i] = NULL;
+		} else
+			live++;
+	assert_int_equal(pmemtier_kind_purge(k), MEMKIND_SUCCESS);
+	act0 = stat_of(k, MEMKIND_STAT_TYPE_ACTIVE);
+	blk0 = tu_file_blocks(tm.dir);
+	for (i = 0; i < nb; i++) {
+		void	*q;
+
+		if (p[i] == NULL)
+			continue;
+		if ((q = memkind_defrag_reallocate(i % 3 ? k : NULL,
+		    p[i])) != NULL) {
+			moved++;
+			p[i] = q;
+		}
+	}
+	assert_int_equal(pmemtier_kind_purge(k), MEMKIND_SUCCESS);
+	act1 = stat_of(k, MEMKIND_STAT_TYPE_ACTIVE);
+	blk1 = tu_file_blocks(tm.dir);
+	print_message("defrag: moved %zu of %zu blocks; active %zu -> %zu, "
+	    "file blocks %lld -> %lld bytes\n", moved, live, act0, act1,
+	    blk0, blk1);
+	for (i = 0; i < nb; i++)
+		if (p[i] != NULL) {
+			assert_ptr_equal(memkind_detect_kind(p[i]), k);
+			assert_int_equal(tu_check(p[i], sz, (unsigned)i), 0);
+		}
+	assert_true(moved > 0);
+	assert_true(moved < live);
+	/* The live data fill a quarter of the old slabs at most. */
+	assert_true(act1 * 2 < act0);
+	assert_true(blk1 * 2 < blk0);
+	for (i = 0; i < nb; i++)
 		memkind_free(k, p[i]);
 	free(p);
 	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
@@ -884,10 +1104,13 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_freed_pmem_never_in_dram_malloc),
 		cmocka_unit_test(test_realloc_between_kinds),
 		cmocka_unit_test(test_growth_to_max_size),
+		cmocka_unit_test(test_fill_max_size),
 		cmocka_unit_test(test_conservative_returns_pages),
 		cmocka_unit_test(test_threads_free_each_other),
 		cmocka_unit_test(test_fork),
+		cmocka_unit_test(test_fork_holes),
 		cmocka_unit_test(test_defrag),
+		cmocka_unit_test(test_defrag_frees_slabs),
 		cmocka_unit_test(test_destroy_leaks_nothing),
 		cmocka_unit_test(test_dax_kmem),
 		cmocka_unit_test(test_silent),
