@@ -229,13 +229,18 @@ journal_maybe_compact(void)
 void
 journal_grant(const struct lease *l)
 {
-	static char	buf[JOURNAL_LINE_MAX];
+	static char	buf[JOURNAL_LINE_MAX + 64];
+	size_t		n;
 
 	if (journal.fd < 0)
 		return;
-	journal_write(buf, journal_format(buf, sizeof(buf), l->id,
-	    l->tier->name, l->size, l->dev, l->ino, l->pr, l->pr->start,
-	    l->label));
+	n = journal_format(buf, JOURNAL_LINE_MAX, l->id, l->tier->name,
+	    l->size, l->dev, l->ino, l->pr, l->pr->start, l->label);
+	/* A budget below the size goes in the same write. */
+	if (l->budget != l->size)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "B %" PRIu64
+		    " %" PRIu64 "\n", l->id, l->budget);
+	journal_write(buf, n);
 	journal_maybe_compact();
 }
 
