@@ -231,22 +231,31 @@ test_many_kinds(void **state)
  * one block in eight of what it allocated is charged about that, though
  * every lease still holds something (so none goes back whole).
  */
-static void
-test_charge_follows_commits(void **state)
+/* A pmem kind on the daemon whose freed pages are decommitted at once. */
+static memkind_t
+conservative_kind(void)
 {
-	struct memkind_config		*cfg = memkind_config_new();
-	struct pmemtier_kind_info	 info;
-	memkind_t			 k = NULL;
-	void				*p[96];
-	struct seen			 s;
-	size_t				 i;
+	struct memkind_config	*cfg = memkind_config_new();
+	memkind_t		 k = NULL;
 
+	assert_non_null(cfg);
 	memkind_config_set_path(cfg, td.tierdir);
-	/* Freed pages are decommitted at once (no decay to wait for). */
 	memkind_config_set_memory_usage_policy(cfg,
 	    MEMKIND_MEM_USAGE_POLICY_CONSERVATIVE);
 	assert_int_equal(memkind_create_pmem_with_config(cfg, &k), 0);
 	memkind_config_delete(cfg);
+	return k;
+}
+
+static void
+test_charge_follows_commits(void **state)
+{
+	struct pmemtier_kind_info	 info;
+	memkind_t			 k = conservative_kind();
+	void				*p[96];
+	struct seen			 s;
+	size_t				 i;
+
 	for (i = 0; i < 96; i++) {
 		p[i] = memkind_malloc(k, MiB);
 		assert_non_null(p[i]);
@@ -313,18 +322,12 @@ test_usage_query_answered(void **state)
 static void
 test_conservative_returns_leases(void **state)
 {
-	struct memkind_config		*cfg = memkind_config_new();
 	struct pmemtier_kind_info	 info;
-	memkind_t			 k = NULL;
+	memkind_t			 k = conservative_kind();
 	void				*p[40];
 	struct seen			 s;
 	size_t				 i;
 
-	memkind_config_set_path(cfg, td.tierdir);
-	memkind_config_set_memory_usage_policy(cfg,
-	    MEMKIND_MEM_USAGE_POLICY_CONSERVATIVE);
-	assert_int_equal(memkind_create_pmem_with_config(cfg, &k), 0);
-	memkind_config_delete(cfg);
 	for (i = 0; i < 40; i++) {
 		p[i] = memkind_malloc(k, MiB);
 		assert_non_null(p[i]);

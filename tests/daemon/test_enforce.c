@@ -1219,6 +1219,25 @@ attacker_polls_status(void *arg)
 	return tc_release(s, id) == 0 ? 0 : 137;
 }
 
+/*
+ * Runs fn as the attacker with a step pair, and waits for its first word.
+ * A child that dies before it fails the test with its exit code.
+ */
+static pid_t
+attacker_at_step(int (*fn)(void *), struct step *st)
+{
+	pid_t	a;
+
+	step_init(st);
+	a = as_user(ATTACKER, fn, st);
+	step_forked(st);
+	if (step_wait(st) != 0) {
+		step_fini(st);
+		fail_msg("attacker failed: exit %d", reap(a));
+	}
+	return a;
+}
+
 static void
 test_status_cost(void **state)
 {
@@ -1227,13 +1246,7 @@ test_status_cost(void **state)
 	pid_t			 a;
 	int			 s;
 
-	step_init(&st);
-	a = as_user(ATTACKER, attacker_polls_status, &st);
-	step_forked(&st);
-	if (step_wait(&st) != 0) {
-		step_fini(&st);
-		fail_msg("attacker failed: exit %d", reap(a));
-	}
+	a = attacker_at_step(attacker_polls_status, &st);
 	s = tc_open(d.socket);
 	assert_true(s >= 0);
 	r = tc_status(s, 0, 0);
@@ -1325,13 +1338,7 @@ test_over_budget(void **state)
 	pid_t			 a;
 	int			 s;
 
-	step_init(&st);
-	a = as_user(ATTACKER, attacker_overcommits, &st);
-	step_forked(&st);
-	if (step_wait(&st) != 0) {
-		step_fini(&st);
-		fail_msg("attacker failed: exit %d", reap(a));
-	}
+	a = attacker_at_step(attacker_overcommits, &st);
 	/* An admin's Status audits: the lease is charged what it holds. */
 	s = tc_open(d.socket);
 	assert_true(s >= 0);

@@ -126,16 +126,22 @@ tierctl -j quota list | jq -e '.rules[] | select(.uid == 4242 and .origin == "ru
     fail "runtime quota lost across restart"
 check "state under StateDirectory" test -n "$(ls -A /var/lib/pmemtierd)"
 
+# Waits (10 s at most) for a daemon other than pid to be active.
+new_daemon()
+{
+	for _ in $(seq 1 50); do
+		npid=$(systemctl show -P MainPID pmemtierd.service)
+		[ "$npid" != 0 ] && [ "$npid" != "$1" ] &&
+		    systemctl is-active --quiet pmemtierd.service && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 # Restart=on-failure: a crash brings it back.
 pid=$(systemctl show -P MainPID pmemtierd.service)
 kill -SEGV "$pid"
-for _ in $(seq 1 50); do
-	npid=$(systemctl show -P MainPID pmemtierd.service)
-	[ "$npid" != 0 ] && [ "$npid" != "$pid" ] &&
-	    systemctl is-active --quiet pmemtierd.service && break
-	sleep 0.2
-done
-[ "$npid" != "$pid" ] && [ "$npid" != 0 ] || fail "not restarted after a crash"
+new_daemon "$pid" || fail "not restarted after a crash"
 tierctl tiers >/dev/null || fail "tierctl after the restart"
 echo "ok: restarted after a crash"
 [ "$(held)" = "$ids" ] || fail "leases across a crash: $(held), before $ids"
@@ -143,13 +149,7 @@ echo "ok: leases taken over after a crash"
 # systemctl kill -s KILL: no STOPPING=1, no clean exit; Restart= again.
 pid=$npid
 systemctl kill -s KILL pmemtierd.service
-for _ in $(seq 1 50); do
-	npid=$(systemctl show -P MainPID pmemtierd.service)
-	[ "$npid" != 0 ] && [ "$npid" != "$pid" ] &&
-	    systemctl is-active --quiet pmemtierd.service && break
-	sleep 0.2
-done
-[ "$npid" != "$pid" ] && [ "$npid" != 0 ] || fail "not restarted after KILL"
+new_daemon "$pid" || fail "not restarted after KILL"
 [ "$(held)" = "$ids" ] || fail "leases across KILL: $(held), before $ids"
 journalctl -b --no-pager -u pmemtierd.service | grep 'restore: ' | tail -n 1
 echo "ok: leases taken over after systemctl kill -s KILL"
