@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "api.h"
+#include "bg.h"
 #include "conn.h"
 #include "debug.h"
 #include "kind.h"
@@ -181,6 +182,7 @@ pmt_kind_create_pmem(const char *dir, size_t max_size, int policy,
 	pmt_kind_lock();
 	kind_set_gen(k, kind_next_gen++);
 	pmt_kind_unlock();
+	pmt_bg_kind_added();
 	pmt_debug("kind %s: %s mode, dir %s%s%s, max_size %zu", k->name,
 	    daemon ? "daemon" : "standalone", dir, daemon ? ", tier " : "",
 	    daemon ? tier.name : "", max_size);
@@ -207,8 +209,12 @@ pmt_kind_destroy(struct memkind *k)
 	kind_table[k->slot] = NULL;
 	pmt_kind_unlock();
 	/* A child's copy of the arena describes memory it does not have. */
-	if (!k->forked)
+	if (!k->forked) {
+		/* Not while a decay pass may be working on this arena. */
+		pmt_bg_pass_lock();
 		pmt_je_arena_destroy(k->arena);
+		pmt_bg_pass_unlock();
+	}
 	pmt_range_unregister(k->range_slot);
 	pmt_heap_fini(&k->heap);
 	if (daemon && !k->forked) {
@@ -239,6 +245,7 @@ kind_kmem_init(struct memkind *k)
 		return rc;
 	}
 	kind_set_gen(k, kind_next_gen++);
+	pmt_bg_kind_added();
 	pmt_debug("kind %s: on kmem tier %s (node %d)", k->name, tier.name,
 	    tier.numa_node);
 	return 0;
@@ -343,6 +350,7 @@ pmt_kind_report_if_due(void)
 static void
 kind_atfork_prepare(void)
 {
+	pmt_bg_atfork_prepare();
 	pmt_kind_lock();
 	pmt_conn_atfork_prepare();
 }
@@ -352,6 +360,7 @@ kind_atfork_parent(void)
 {
 	pmt_conn_atfork_parent();
 	pmt_kind_unlock();
+	pmt_bg_atfork_parent();
 }
 
 static void
@@ -360,6 +369,7 @@ kind_atfork_child(void)
 	unsigned	i;
 
 	pmt_conn_atfork_child();
+	pmt_bg_atfork_child();
 	for (i = 0; i < PMT_KIND_MAX; i++) {
 		struct memkind *k = kind_table[i];
 
@@ -464,5 +474,7 @@ __attribute__((destructor))
 static void
 kind_fini(void)
 {
+	/* Before the code it runs is unmapped, or the process is gone. */
+	pmt_bg_fini();
 	pmt_thread_fini();
 }
