@@ -173,12 +173,19 @@ thread_get(struct memkind *k)
 		tk->owner = t;
 		t->k[k->slot] = tk;
 	}
-	if ((tc = pmt_je_tcache_create()) < 0)
+	/*
+	 * CONSERVATIVE goes without a tcache, as memkind's kinds do: a
+	 * cached block would keep its slab, and so its pages, from going
+	 * back at once.
+	 */
+	tc = -1;
+	if (!k->conservative && (tc = pmt_je_tcache_create()) < 0)
 		return NULL;
 	pmt_kind_lock();
 	if (k->gen == 0) {
 		pmt_kind_unlock();
-		pmt_je_tcache_destroy((unsigned)tc);
+		if (tc >= 0)
+			pmt_je_tcache_destroy((unsigned)tc);
 		return NULL;
 	}
 	/* An entry left over from a destroyed kind in this slot: reset. */
