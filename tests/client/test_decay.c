@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -259,6 +260,87 @@ test_bg_threads_switch(void **state)
 	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
 }
 
+/* A child's own kind: its pages go back too, from its own purge thread. */
+static int
+child_decays(void)
+{
+	memkind_t	k = NULL;
+	void		*p[4096];
+	long long	b0, b1, b2;
+	unsigned	i;
+
+	if (memkind_create_pmem(tm.dir, 0, &k) != 0)
+		return 2;
+	b0 = tu_file_blocks(tm.dir);
+	for (i = 0; i < 4096; i++) {
+		if ((p[i] = memkind_malloc(k, 4096)) == NULL)
+			return 3;
+		memset(p[i], 7, 4096);
+	}
+	b1 = tu_file_blocks(tm.dir);
+	for (i = 0; i < 4096; i++)
+		memkind_free(k, p[i]);
+	sleep_ms(WAIT_MS);
+	b2 = tu_file_blocks(tm.dir);
+	if (b1 < b0 + 8 * (long long)MiB || b2 - b0 > (b1 - b0) / 4)
+		return 4;
+	return memkind_destroy_kind(k) == 0 ? 0 : 5;
+}
+
+/* A short-lived child: a kind (and so a purge thread) of its own, exit. */
+static int
+child_brief(void)
+{
+	memkind_t	 k = NULL;
+	void		*p;
+
+	if (memkind_create_pmem(tm.dir, 0, &k) != 0)
+		return 2;
+	if ((p = memkind_malloc(k, 100)) == NULL)
+		return 3;
+	memkind_free(k, p);
+	return 0;	/* exit() stops the thread; the kind is left */
+}
+
+static void
+run_child(int (*fn)(void))
+{
+	int	status;
+	pid_t	pid;
+
+	if ((pid = fork()) == 0)
+		_exit(fn());
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/*
+ * (e) Forks while the purge thread is busy returning pages: no fork may
+ * hang on a lock the thread held, a child's exit stops its own thread,
+ * and a child decays with a thread of its own.
+ */
+static void
+test_fork_while_purging(void **state)
+{
+	memkind_t	k = new_kind(MEMKIND_MEM_USAGE_POLICY_DEFAULT);
+	struct fill	f;
+	double		end;
+	int		forks = 0;
+
+	f = fill_small(k, 0);
+	free_all(k, &f);
+	end = mono_ms() + DECAY_MS;
+	while (mono_ms() < end) {
+		run_child(child_brief);
+		forks++;
+	}
+	print_message("fork: %d children while purging\n", forks);
+	run_child(child_decays);
+	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -267,6 +349,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_front_cache_decay),
 		cmocka_unit_test(test_conservative_at_once),
 		cmocka_unit_test(test_bg_threads_switch),
+		cmocka_unit_test(test_fork_while_purging),
 	};
 	ssize_t	decay = DECAY_MS;
 	int	rc;
