@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "bg.h"
 #include "conn.h"
 #include "kind.h"
 #include "thread.h"
@@ -187,11 +188,16 @@ memkind_check_dax_path(const char *pmem_dir)
 	return api_dax_local(pmem_dir);
 }
 
+/*
+ * memkind switches jemalloc's background threads; here the switch is the
+ * library's own purge thread (bg.h), which looks after the pmem and kmem
+ * kinds only and leaves the program's malloc as it is. On by default.
+ */
 PMT_EXPORT int
 memkind_set_bg_threads(bool state)
 {
-	/* jemalloc's background threads stay off: nothing to switch. */
-	return state ? MEMKIND_ERROR_OPERATION_FAILED : MEMKIND_SUCCESS;
+	return pmt_bg_set(state) == 0 ? MEMKIND_SUCCESS :
+	    MEMKIND_ERROR_OPERATION_FAILED;
 }
 
 PMT_EXPORT int

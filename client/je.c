@@ -246,6 +246,33 @@ pmt_je_arena_purge(struct pmt_je_arena *a)
 	(void)mallctl(name, NULL, NULL, NULL, 0);
 }
 
+/*
+ * One step of the arena's decay: jemalloc purges what its decay curve says
+ * is due by now. It only ever does this when some allocation ticks the
+ * arena, so the background purge (bg.c) calls it on a timer.
+ */
+void
+pmt_je_arena_decay(unsigned index)
+{
+	char	name[64];
+
+	snprintf(name, sizeof(name), "arena.%u.decay", index);
+	(void)mallctl(name, NULL, NULL, NULL, 0);
+}
+
+ssize_t
+pmt_je_arena_decay_ms(unsigned index)
+{
+	char	name[64];
+	ssize_t	v = -1;
+	size_t	sz = sizeof(v);
+
+	snprintf(name, sizeof(name), "arena.%u.dirty_decay_ms", index);
+	if (mallctl(name, &v, &sz, NULL, 0) != 0)
+		return -1;
+	return v;
+}
+
 /* Reads "stats.arenas.<index>.<what>". */
 static size_t
 je_get_size(unsigned index, const char *what)

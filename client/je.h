@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <jemalloc/jemalloc.h>
 
@@ -59,6 +60,10 @@ bool	 pmt_je_arena_metadata_in_dram(const struct pmt_je_arena *a);
 /* Returns every unused dirty page of the arena to its backing. */
 void	 pmt_je_arena_purge(struct pmt_je_arena *a);
 int	 pmt_je_arena_stats(struct pmt_je_arena *a, struct pmt_je_stats *st);
+/* Purges what the arena's decay makes due now (no-op for a bad index). */
+void	 pmt_je_arena_decay(unsigned index);
+/* The arena's dirty decay time in ms: 0 at once, -1 never (or unknown). */
+ssize_t	 pmt_je_arena_decay_ms(unsigned index);
 
 /* Explicit thread caches: -errno on failure, else the tcache id. */
 int	 pmt_je_tcache_create(void);

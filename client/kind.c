@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "api.h"
+#include "bg.h"
 #include "conn.h"
 #include "debug.h"
 #include "kind.h"
@@ -189,6 +190,7 @@ pmt_kind_create_pmem(const char *dir, size_t max_size, int policy,
 	pmt_kind_lock();
 	kind_set_gen(k, kind_next_gen++);
 	pmt_kind_unlock();
+	pmt_bg_kind_added();
 	pmt_debug("kind %s: %s mode, dir %s%s%s, max_size %zu", k->name,
 	    daemon ? "daemon" : "standalone", dir, daemon ? ", tier " : "",
 	    daemon ? tier.name : "", max_size);
@@ -215,8 +217,12 @@ pmt_kind_destroy(struct memkind *k)
 	kind_table[k->slot] = NULL;
 	pmt_kind_unlock();
 	/* A child's copy of the arena describes memory it does not have. */
-	if (!k->forked)
+	if (!k->forked) {
+		/* Not while a decay pass may be working on this arena. */
+		pmt_bg_pass_lock();
 		pmt_je_arena_destroy(k->arena);
+		pmt_bg_pass_unlock();
+	}
 	pmt_range_unregister(k->range_slot);
 	pmt_heap_fini(&k->heap);
 	if (daemon && !k->forked) {
@@ -247,6 +253,7 @@ kind_kmem_init(struct memkind *k)
 		return rc;
 	}
 	kind_set_gen(k, kind_next_gen++);
+	pmt_bg_kind_added();
 	pmt_debug("kind %s: on kmem tier %s (node %d)", k->name, tier.name,
 	    tier.numa_node);
 	return 0;
@@ -369,6 +376,7 @@ pmt_kind_report_if_due(void)
 static void
 kind_atfork_prepare(void)
 {
+	pmt_bg_atfork_prepare();
 	pmt_kind_lock();
 	pmt_conn_atfork_prepare();
 }
@@ -378,6 +386,7 @@ kind_atfork_parent(void)
 {
 	pmt_conn_atfork_parent();
 	pmt_kind_unlock();
+	pmt_bg_atfork_parent();
 }
 
 static void
@@ -386,6 +395,7 @@ kind_atfork_child(void)
 	unsigned	i;
 
 	pmt_conn_atfork_child();
+	pmt_bg_atfork_child();
 	for (i = 0; i < PMT_KIND_MAX; i++) {
 		struct memkind *k = kind_table[i];
 
@@ -490,5 +500,7 @@ __attribute__((destructor))
 static void
 kind_fini(void)
 {
+	/* Before the code it runs is unmapped, or the process is gone. */
+	pmt_bg_fini();
 	pmt_thread_fini();
 }

@@ -60,7 +60,11 @@ thread_bin_cap(struct memkind *k, unsigned c)
 {
 	uint32_t	cap;
 
-	/* CONSERVATIVE wants freed memory back now, not cached. */
+	/*
+	 * CONSERVATIVE wants freed memory back now, not cached. Otherwise
+	 * this is also the bound on what a thread that stops using the kind
+	 * keeps from it: about 660 KiB over all classes, plus the tcache.
+	 */
 	if (k->conservative || pmt_class_size[c] == 0)
 		return 0;
 	cap = (uint32_t)((64 * 1024) / pmt_class_size[c]);
@@ -89,6 +93,38 @@ thread_unlink(struct pmt_tkind *tk)
 		tk->next->pprev = tk->pprev;
 	tk->next = NULL;
 	tk->pprev = NULL;
+}
+
+/* Gives the entry's cached blocks back to the arena (owner only). */
+static void
+thread_trim(struct pmt_tkind *tk)
+{
+	unsigned	c;
+	uint32_t	j;
+
+	for (c = 0; c < PMT_FRONT_NBINS; c++) {
+		for (j = 0; j < tk->bins[c].n; j++)
+			pmt_je_free(tk->tcache, tk->bins[c].slot[j]);
+		__atomic_store_n(&tk->bins[c].n, 0, __ATOMIC_RELAXED);
+	}
+	/* The tcache holds blocks too; flushing it lets slabs empty. */
+	pmt_je_tcache_flush(tk->tcache);
+}
+
+/*
+ * The background purge asked for a trim (see thread.h): clear the request
+ * and trim. False when gen changed under us (the kind is being destroyed).
+ */
+static bool
+thread_trim_asked(struct pmt_tkind *tk, uint64_t gen)
+{
+	uint64_t	want = gen | PMT_TK_TRIM;
+
+	if (gen == 0 || !__atomic_compare_exchange_n(&tk->gen, &want, gen,
+	    false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return false;
+	thread_trim(tk);
+	return true;
 }
 
 static struct pmt_thread *
@@ -122,9 +158,14 @@ thread_get(struct memkind *k)
 	if ((t = thread_self()) == NULL || t->exiting)
 		return NULL;
 	tk = t->k[k->slot];
-	if (tk != NULL && __atomic_load_n(&tk->gen, __ATOMIC_RELAXED) ==
-	    __atomic_load_n(&k->gen, __ATOMIC_RELAXED))
-		return tk;
+	if (tk != NULL) {
+		uint64_t g = __atomic_load_n(&tk->gen, __ATOMIC_RELAXED);
+		uint64_t kg = __atomic_load_n(&k->gen, __ATOMIC_RELAXED);
+
+		if (g == kg || (g == (kg | PMT_TK_TRIM) &&
+		    thread_trim_asked(tk, kg)))
+			return tk;
+	}
 	if (tk == NULL) {
 		if ((tk = calloc(1, sizeof(*tk))) == NULL)
 			return NULL;
@@ -132,12 +173,19 @@ thread_get(struct memkind *k)
 		tk->owner = t;
 		t->k[k->slot] = tk;
 	}
-	if ((tc = pmt_je_tcache_create()) < 0)
+	/*
+	 * CONSERVATIVE goes without a tcache, as memkind's kinds do: a
+	 * cached block would keep its slab, and so its pages, from going
+	 * back at once.
+	 */
+	tc = -1;
+	if (!k->conservative && (tc = pmt_je_tcache_create()) < 0)
 		return NULL;
 	pmt_kind_lock();
 	if (k->gen == 0) {
 		pmt_kind_unlock();
-		pmt_je_tcache_destroy((unsigned)tc);
+		if (tc >= 0)
+			pmt_je_tcache_destroy((unsigned)tc);
 		return NULL;
 	}
 	/* An entry left over from a destroyed kind in this slot: reset. */
@@ -248,19 +296,30 @@ pmt_thread_realloc(struct memkind *k, void *p, size_t size)
 void
 pmt_thread_flush(struct memkind *k)
 {
+	struct pmt_thread	*t = pmt_tls;
 	struct pmt_tkind	*tk;
-	unsigned		 c;
-	uint32_t		 j;
+	uint64_t		 kg = __atomic_load_n(&k->gen, __ATOMIC_RELAXED);
 
-	if ((tk = pmt_thread_fast(k)) == NULL)
+	if (t == NULL || kg == 0 || (tk = t->k[k->slot]) == NULL)
 		return;
-	for (c = 0; c < PMT_FRONT_NBINS; c++) {
-		for (j = 0; j < tk->bins[c].n; j++)
-			pmt_je_free(tk->tcache, tk->bins[c].slot[j]);
-		tk->bins[c].n = 0;
+	/* A pending trim request is answered by this flush as well. */
+	if (!thread_trim_asked(tk, kg) &&
+	    __atomic_load_n(&tk->gen, __ATOMIC_RELAXED) == kg)
+		thread_trim(tk);
+}
+
+void
+pmt_thread_ask_trim(struct memkind *k)
+{
+	struct pmt_tkind	*tk;
+	uint64_t		 kg = k->gen, want;
+
+	for (tk = k->threads; tk != NULL; tk = tk->next) {
+		want = kg;
+		(void)__atomic_compare_exchange_n(&tk->gen, &want,
+		    kg | PMT_TK_TRIM, false, __ATOMIC_RELAXED,
+		    __ATOMIC_RELAXED);
 	}
-	/* The tcache holds blocks too; flushing it lets slabs empty. */
-	pmt_je_tcache_flush(tk->tcache);
 }
 
 static void
@@ -322,8 +381,9 @@ thread_exit(void *arg)
 
 		if (tk == NULL)
 			continue;
-		if (tk->kind != NULL && tk->gen != 0 &&
-		    tk->gen == tk->kind->gen) {
+		/* An unanswered trim request leaves the entry valid. */
+		if (tk->kind != NULL && tk->kind->gen != 0 &&
+		    (tk->gen & ~PMT_TK_TRIM) == tk->kind->gen) {
 			for (c = 0; c < PMT_FRONT_NBINS; c++)
 				for (j = 0; j < tk->bins[c].n; j++)
 					pmt_je_free(tk->tcache,

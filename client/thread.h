@@ -18,6 +18,14 @@
  * thread's registration only under the kind lock, when the kind is
  * destroyed: it destroys the tcache and zeroes the entry's gen, which the
  * owner notices on its next use and takes as "start afresh".
+ *
+ * The background purge (bg.c) cannot empty another thread's caches, so it
+ * asks: under the kind lock it sets PMT_TK_TRIM in each registered entry's
+ * gen. The fast paths compare gen with the kind's and, finding them
+ * different, take the slow path, which sees the bit, clears it and gives
+ * the front cache and the tcache back to the arena before going on. The
+ * request costs the fast paths nothing; a thread that never comes back
+ * keeps what its caches held (bounded: see thread_bin_cap()).
  */
 #ifndef PMT_THREAD_H
 #define PMT_THREAD_H
@@ -32,6 +40,8 @@
 #define PMT_FRONT_MAX		4096	/* largest size class cached */
 #define PMT_FRONT_NBINS		40
 #define PMT_FRONT_DEPTH		32
+/* In an entry's gen: "trim your caches" from the background purge. */
+#define PMT_TK_TRIM		(1ULL << 63)
 
 struct pmt_bin {
 	uint32_t	 n;
@@ -73,6 +83,8 @@ void	 pmt_thread_note(struct memkind *k, void *p);
 void	*pmt_thread_realloc(struct memkind *k, void *p, size_t size);
 /* Gives the calling thread's cached blocks of k back to the arena. */
 void	 pmt_thread_flush(struct memkind *k);
+/* Under the kind lock: asks every thread caching k's blocks to trim. */
+void	 pmt_thread_ask_trim(struct memkind *k);
 /* Under the kind lock: forget every thread's state for k. */
 void	 pmt_thread_kind_gone(struct memkind *k);
 /* Under the kind lock: bytes of k's blocks held in front caches. */
