@@ -20,11 +20,12 @@
 #define HEAP_ALIGN		(2UL << 20)
 /*
  * Commit budgets move in steps of this much: a kind growing or shrinking
- * by a few pages does not cost a round trip each time. Lowered only when
- * two steps are free, so that a kind hovering at a boundary does not
- * raise and lower in turn.
+ * by a few pages does not cost a round trip each time. Lowered once a
+ * whole step beyond the rounding is free, so that a kind hovering at a
+ * boundary does not raise and lower in turn (lowering mostly happens in
+ * decay, off the program's own calls).
  */
-#define HEAP_BUDGET_STEP	(2UL << 20)
+#define HEAP_BUDGET_STEP	(1UL << 20)
 
 /* Cleared for good when the daemon answers LeaseCommit as unsupported. */
 static bool	heap_budgets = true;
@@ -409,7 +410,7 @@ heap_budget_lower(struct pmt_heap *h, uintptr_t a, uintptr_t end)
 		want = heap_round(l->committed, HEAP_BUDGET_STEP);
 		if (want > l->size)
 			want = l->size;
-		if (l->budget < want + 2 * HEAP_BUDGET_STEP)
+		if (l->budget < want + HEAP_BUDGET_STEP)
 			continue;
 		if (pmt_conn_commit(l->id, want, &got) == 0)
 			l->budget = got;

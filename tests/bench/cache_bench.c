@@ -9,6 +9,8 @@
  *   idle     no call at all for IDLE seconds (default 12, past jemalloc's
  *            default decay time of 10 s)
  *   burst    N/5 small allocations, 32 B to 256 B
+ *   defrag   one memkind_defrag_reallocate() pass over every live object
+ *            (the data moved with it), then idle again
  * After each phase it prints the allocator's time per call (the calls
  * only; writing the objects is not timed), the live bytes asked for, the
  * bytes the tier really holds for this process (st_blocks of the kind's
@@ -223,6 +225,28 @@ drop(const char *phase, size_t num, size_t den)
 	report(phase, n, t);
 }
 
+/* One compaction pass: each live object moved where that packs slabs. */
+static void
+defrag(const char *phase)
+{
+	size_t	 i, moved = 0;
+	double	 t0, t = 0;
+	void	*q;
+
+	for (i = 0; i < nobjs; i++) {
+		t0 = now_ns();
+		q = memkind_defrag_reallocate(kind, objs[i].p);
+		t += now_ns() - t0;
+		if (q != NULL) {
+			objs[i].p = q;
+			moved++;
+		}
+	}
+	report(phase, nobjs, t);
+	printf("%-12s %-7s moved %zu of %zu objects\n", bench_name, phase,
+	    moved, nobjs);
+}
+
 static void
 idle(unsigned secs)
 {
@@ -281,6 +305,8 @@ main(int argc, char **argv)
 	drop("shrink", 3, 4);
 	idle(idle_s);
 	store("burst", n / 5, 32, 256);
+	defrag("defrag");
+	idle(idle_s);
 	while (nobjs > 0)
 		memkind_free(kind, objs[--nobjs].p);
 	free(objs);
