@@ -11,7 +11,7 @@
  * is given back, so the kind's leases, and its quota use, shrink too.
  *
  * In daemon mode each lease is charged its commit budget, not its size:
- * what jemalloc holds committed in it, rounded up to PMT_HEAP_BUDGET_STEP.
+ * what jemalloc holds committed in it, rounded up to 1 MiB (lease.c).
  * The budget is raised (LeaseCommit) before a commit returns, and the
  * range's file blocks allocated then, so that a refusal is an allocation
  * failure and never a SIGBUS; it is lowered after a decommit punched the
