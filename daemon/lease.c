@@ -626,6 +626,17 @@ lease_cut_run(struct work *w)
 		close(j->fd);
 }
 
+/* A zombie keeps the fd a queued cut uses: pinned until the cut is done. */
+static void
+lease_cut_done(struct work *w)
+{
+	struct lease_cut_job	*j = (struct lease_cut_job *)w;
+
+	if (!j->close)
+		worker_unpin(j->fd);
+	free(j);
+}
+
 static int
 lease_revoke(int fd, uint64_t bytes, int close_after)
 {
@@ -633,12 +644,18 @@ lease_revoke(int fd, uint64_t bytes, int close_after)
 
 	if ((worker_pinned(fd) || bytes >= WORKER_MIN_BYTES) &&
 	    worker_running() && (j = calloc(1, sizeof(*j))) != NULL) {
+		if (!close_after && worker_pin(fd) != 0) {
+			free(j);
+			goto inline_cut;
+		}
 		j->w.run = lease_cut_run;
+		j->w.done = lease_cut_done;
 		j->fd = fd;
 		j->close = close_after;
 		worker_submit(&j->w);
 		return 1;
 	}
+inline_cut:
 	if (ftruncate(fd, 0) != 0)
 		log_warn("lease: revoke: ftruncate");
 	return close_after ? worker_close(fd, 0) : 0;
