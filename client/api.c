@@ -97,7 +97,7 @@ memkind_create_kind(memkind_memtype_t memtype_flags, memkind_policy_t policy,
 PMT_EXPORT int
 memkind_create_fixed(void *addr, size_t size, memkind_t *kind)
 {
-	return MEMKIND_ERROR_UNAVAILABLE;
+	return pmt_kind_create_fixed(addr, size, kind);
 }
 
 PMT_EXPORT int
@@ -257,8 +257,8 @@ pmemtier_kind_get_info(memkind_t kind, struct pmemtier_kind_info *info)
 		return MEMKIND_ERROR_UNAVAILABLE;
 	memset(info, 0, sizeof(*info));
 	snprintf(info->name, sizeof(info->name), "%s", kind->name);
-	info->mode = kind->heap.daemon ? PMEMTIER_MODE_DAEMON :
-	    PMEMTIER_MODE_STANDALONE;
+	info->mode = kind->fixed ? PMEMTIER_MODE_FIXED : kind->heap.daemon ?
+	    PMEMTIER_MODE_DAEMON : PMEMTIER_MODE_STANDALONE;
 	snprintf(info->tier, sizeof(info->tier), "%s", kind->heap.tier);
 	info->leased = pmt_heap_leased(&kind->heap);
 	info->leases = pmt_heap_nleases(&kind->heap);

@@ -14,6 +14,7 @@
 #include "api.h"
 #include "conn.h"
 #include "debug.h"
+#include "fixed.h"
 #include "kind.h"
 #include "range.h"
 #include "thread.h"
@@ -105,7 +106,24 @@ kind_slot_take(struct memkind *k)
 	return MEMKIND_ERROR_TOOMANY;
 }
 
-/* Reservation, range registration and arena of an arena kind. */
+/* Range registration and arena of an arena kind whose heap is set up. */
+static int
+kind_setup_arena(struct memkind *k, const struct pmt_je_backing *b)
+{
+	k->classmap = k->heap.classmap;
+	k->base = (uintptr_t)k->heap.base;
+	k->range_slot = pmt_range_register(k->heap.base, k->heap.reserved, k,
+	    k->classmap, k->slot);
+	if (k->range_slot < 0)
+		return MEMKIND_ERROR_TOOMANY;
+	if (pmt_je_arena_create(b, k->conservative, &k->arena) != 0) {
+		pmt_range_unregister(k->range_slot);
+		return MEMKIND_ERROR_ARENAS_CREATE;
+	}
+	return MEMKIND_SUCCESS;
+}
+
+/* Reservation, range registration and arena of a leased arena kind. */
 static int
 kind_setup(struct memkind *k, bool daemon, const char *dir,
     const char *tier)
@@ -118,25 +136,14 @@ kind_setup(struct memkind *k, bool daemon, const char *dir,
 		return MEMKIND_ERROR_INVALID;
 	if (rc != 0)
 		return MEMKIND_ERROR_MMAP;
-	k->classmap = k->heap.classmap;
-	k->base = (uintptr_t)k->heap.base;
-	k->range_slot = pmt_range_register(k->heap.base, k->heap.reserved, k,
-	    k->classmap, k->slot);
-	if (k->range_slot < 0) {
-		pmt_heap_fini(&k->heap);
-		return MEMKIND_ERROR_TOOMANY;
-	}
 	b.alloc = pmt_heap_alloc;
 	b.commit = pmt_heap_commit;
 	b.decommit = pmt_heap_decommit;
 	b.purge = pmt_heap_purge;
 	b.arg = &k->heap;
-	if (pmt_je_arena_create(&b, k->conservative, &k->arena) != 0) {
-		pmt_range_unregister(k->range_slot);
+	if ((rc = kind_setup_arena(k, &b)) != 0)
 		pmt_heap_fini(&k->heap);
-		return MEMKIND_ERROR_ARENAS_CREATE;
-	}
-	return MEMKIND_SUCCESS;
+	return rc;
 }
 
 int
@@ -201,6 +208,76 @@ fail:
 	return rc;
 }
 
+/* Whether [base, base + len) meets any kind's range; kind lock held. */
+static bool
+kind_range_overlaps(const char *base, size_t len)
+{
+	uintptr_t	a = (uintptr_t)base;
+	unsigned	i, n;
+
+	n = __atomic_load_n(&pmt_ranges.high, __ATOMIC_ACQUIRE);
+	for (i = 0; i < n; i++) {
+		const struct pmt_range_slot *s = &pmt_ranges.slot[i];
+		uintptr_t sl = __atomic_load_n(&s->len, __ATOMIC_ACQUIRE);
+
+		if (sl != 0 && s->base < a + len && a < s->base + sl)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A kind over the caller's [addr, addr + size). A range that overlaps a
+ * kind's is refused: its pointers would be found in two kinds.
+ */
+int
+pmt_kind_create_fixed(void *addr, size_t size, struct memkind **out)
+{
+	struct pmt_je_backing	 b;
+	struct memkind		*k;
+	int			 rc;
+
+	if (out == NULL || addr == NULL || size == 0 ||
+	    (uintptr_t)addr + size < (uintptr_t)addr)
+		return MEMKIND_ERROR_INVALID;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return MEMKIND_ERROR_MALLOC;
+	k->type = PMT_KIND_ARENA;
+	k->fixed = true;
+	snprintf(k->name, sizeof(k->name), "fixed%p", addr);
+	if (pmt_fixed_init(&k->heap, addr, size) != 0) {
+		free(k);
+		return MEMKIND_ERROR_INVALID;
+	}
+	k->max_size = size;
+	b.alloc = pmt_fixed_alloc;
+	b.commit = pmt_fixed_commit;
+	b.decommit = pmt_fixed_decommit;
+	b.purge = pmt_fixed_purge;
+	b.arg = &k->heap;
+	/* One critical section: two overlapping ranges cannot both pass. */
+	pmt_kind_lock();
+	if (kind_range_overlaps(k->heap.base, k->heap.reserved))
+		rc = MEMKIND_ERROR_INVALID;
+	else if ((rc = kind_slot_take(k)) == 0) {
+		if ((rc = kind_setup_arena(k, &b)) != 0)
+			kind_table[k->slot] = NULL;
+		else
+			kind_set_gen(k, kind_next_gen++);
+	}
+	pmt_kind_unlock();
+	if (rc != 0)
+		goto fail;
+	pmt_debug("kind %s: fixed, %zu bytes at %p", k->name, k->heap.reserved,
+	    (void *)k->heap.base);
+	*out = k;
+	return MEMKIND_SUCCESS;
+fail:
+	pmt_fixed_fini(&k->heap);
+	free(k);
+	return rc;
+}
+
 int
 pmt_kind_destroy(struct memkind *k)
 {
@@ -218,7 +295,10 @@ pmt_kind_destroy(struct memkind *k)
 	if (!k->forked)
 		pmt_je_arena_destroy(k->arena);
 	pmt_range_unregister(k->range_slot);
-	pmt_heap_fini(&k->heap);
+	if (k->fixed)
+		pmt_fixed_fini(&k->heap);
+	else
+		pmt_heap_fini(&k->heap);
 	if (daemon && !k->forked) {
 		pmt_kind_report_if_due();
 		pmt_conn_put();
@@ -389,7 +469,12 @@ kind_atfork_child(void)
 	for (i = 0; i < PMT_KIND_MAX; i++) {
 		struct memkind *k = kind_table[i];
 
-		if (k == NULL || k->type != PMT_KIND_ARENA || k->gen == 0)
+		/*
+		 * A fixed kind's memory is the caller's mapping, which the
+		 * child has as the program mapped it: the kind goes on.
+		 */
+		if (k == NULL || k->type != PMT_KIND_ARENA || k->gen == 0 ||
+		    k->fixed)
 			continue;
 		k->forked = true;
 		kind_set_gen(k, 0);

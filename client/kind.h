@@ -48,6 +48,7 @@ struct memkind {
 	bool			 fallback_dram;	/* DAX_KMEM_PREFERRED */
 	bool			 conservative;
 	bool			 forked;	/* inherited from a parent */
+	bool			 fixed;		/* memkind_create_fixed */
 	int			 init_state;	/* static kmem: 0, 1 ok, -1 */
 	int			 range_slot;
 	char			 name[64];
@@ -66,6 +67,8 @@ void	 pmt_kind_unlock(void);
 int	 pmt_kind_ready(struct memkind *k);
 
 int	 pmt_kind_create_pmem(const char *dir, size_t max_size, int policy,
+	    struct memkind **out);
+int	 pmt_kind_create_fixed(void *addr, size_t size,
 	    struct memkind **out);
 int	 pmt_kind_destroy(struct memkind *k);
 /* Calls fn for every live arena kind, under kind_lock. */

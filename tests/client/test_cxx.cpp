@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 //
-// The C++ allocators (pmem_allocator.h, memkind_allocator.h) with standard
+// The C++ allocators (pmem_allocator.h, memkind_allocator.h,
+// fixed_allocator.h) with standard
 // containers, built with g++, in one mode per run (see tmode.h).
 #include <cstdarg>
 #include <cstddef>
@@ -17,6 +18,9 @@ extern "C" {
 #include <cmocka.h>
 }
 
+#include <sys/mman.h>
+
+#include <fixed_allocator.h>
 #include <memkind.h>
 #include <memkind_allocator.h>
 #include <pmem_allocator.h>
@@ -137,6 +141,48 @@ test_errors_and_lifetime(void **)
 	assert_int_equal(tu_count_fds(), fds);
 }
 
+static void
+test_fixed_vector(void **)
+{
+	const std::size_t	 len = 32 << 20;
+	void			*m = mmap(nullptr, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char			*lo = static_cast<char *>(m);
+	std::size_t		 off;
+	bool			 threw = false;
+
+	assert_true(m != MAP_FAILED);
+	{
+		libmemkind::fixed::allocator<int> a(m, len);
+		std::vector<int, libmemkind::fixed::allocator<int>> v(a);
+
+		for (int i = 0; i < 1000000; i++)
+			v.push_back(i);
+		auto *d = reinterpret_cast<char *>(v.data());
+		assert_true(d >= lo && d + v.size() * sizeof(int) <= lo + len);
+		assert_ptr_equal(memkind_detect_kind(v.data()), a.kind());
+		off = static_cast<std::size_t>(d - lo);
+		// Only the range: 8 M ints do not fit in 32 MiB.
+		try {
+			v.resize(8 << 20);
+		} catch (const std::bad_alloc &) {
+			threw = true;
+		}
+		assert_true(threw);
+		assert_int_equal(v[999999], 999999);
+	}
+	// The last allocator destroyed the kind, not the mapping.
+	assert_int_equal(reinterpret_cast<int *>(lo + off)[999999], 999999);
+	threw = false;
+	try {
+		libmemkind::fixed::allocator<int> bad(nullptr, len);
+	} catch (const std::invalid_argument &) {
+		threw = true;
+	}
+	assert_true(threw);
+	assert_int_equal(munmap(m, len), 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -146,6 +192,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_map),
 		cmocka_unit_test(test_static_kind),
 		cmocka_unit_test(test_errors_and_lifetime),
+		cmocka_unit_test(test_fixed_vector),
 	};
 	int	rc;
 

@@ -115,7 +115,10 @@ int	memkind_create_pmem_with_config(struct memkind_config *cfg,
 /* Not offered by libpmemtier: returns MEMKIND_ERROR_UNAVAILABLE. */
 int	memkind_create_kind(memkind_memtype_t memtype_flags,
 	    memkind_policy_t policy, memkind_bits_t flags, memkind_t *kind);
-/* Not offered by libpmemtier: returns MEMKIND_ERROR_UNAVAILABLE. */
+/*
+ * A kind whose memory is [addr, addr + size), which the caller mapped and
+ * keeps mapped until the kind is destroyed (destroying it unmaps nothing).
+ */
 int	memkind_create_fixed(void *addr, size_t size, memkind_t *kind);
 int	memkind_destroy_kind(memkind_t kind);
 memkind_t memkind_detect_kind(void *ptr);
