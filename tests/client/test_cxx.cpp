@@ -10,6 +10,7 @@
 #include <list>
 #include <map>
 #include <new>
+#include <utility>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -183,6 +184,75 @@ test_fixed_vector(void **)
 	assert_int_equal(munmap(m, len), 0);
 }
 
+// Counts its constructions and destructions; holds a string so that a
+// construct() that did not forward its arguments would show.
+struct counted {
+	static int	ctors;
+	static int	dtors;
+	int		n;
+	std::string	s;
+
+	counted(int n_, std::string s_) : n(n_), s(std::move(s_)) { ctors++; }
+	counted(const counted &o) : n(o.n), s(o.s) { ctors++; }
+	~counted() { dtors++; }
+};
+int counted::ctors;
+int counted::dtors;
+
+// memkind's ConstructDestroy, with the calls counted and the objects read.
+template <class Alloc>
+static void
+construct_destroy(const Alloc &proto)
+{
+	typename Alloc::template rebind<counted>::other	a(proto);
+	typename Alloc::template rebind<int>::other	ai(proto);
+	const std::string				long_s(200, 'x');
+
+	counted::ctors = counted::dtors = 0;
+	counted *p = a.allocate(2);
+	assert_ptr_equal(memkind_detect_kind(p), a.kind());
+	a.construct(p, 7, std::string("seven"));
+	a.construct(p + 1, p[0]);
+	assert_int_equal(counted::ctors, 2);
+	assert_int_equal(counted::dtors, 0);
+	assert_int_equal(p[0].n, 7);
+	assert_string_equal(p[0].s.c_str(), "seven");
+	assert_int_equal(p[1].n, 7);
+	assert_string_equal(p[1].s.c_str(), "seven");
+	a.destroy(p + 1);
+	assert_int_equal(counted::dtors, 1);
+	a.construct(p + 1, 8, long_s);
+	assert_int_equal(counted::ctors, 3);
+	assert_true(p[1].s == long_s);
+	a.destroy(p);
+	a.destroy(p + 1);
+	assert_int_equal(counted::dtors, 3);
+	a.deallocate(p, 2);
+
+	int *i = ai.allocate(1);
+	ai.construct(i, 42);
+	assert_int_equal(*i, 42);
+	ai.construct(i);	// value-initialised
+	assert_int_equal(*i, 0);
+	ai.destroy(i);
+	ai.deallocate(i, 1);
+}
+
+static void
+test_construct_destroy(void **)
+{
+	const std::size_t	 len = 16 << 20;
+	void			*m = mmap(nullptr, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	assert_true(m != MAP_FAILED);
+	construct_destroy(libmemkind::pmem::allocator<char>(tm.dir, 0));
+	construct_destroy(libmemkind::static_kind::allocator<char>(
+	    libmemkind::kinds::DEFAULT));
+	construct_destroy(libmemkind::fixed::allocator<char>(m, len));
+	assert_int_equal(munmap(m, len), 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -193,6 +263,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_static_kind),
 		cmocka_unit_test(test_errors_and_lifetime),
 		cmocka_unit_test(test_fixed_vector),
+		cmocka_unit_test(test_construct_destroy),
 	};
 	int	rc;
 
