@@ -3,6 +3,7 @@
 // The C++ allocators (pmem_allocator.h, memkind_allocator.h,
 // fixed_allocator.h) with standard
 // containers, built with g++, in one mode per run (see tmode.h).
+#include <cerrno>
 #include <cstdarg>
 #include <cstddef>
 #include <csetjmp>
@@ -21,7 +22,11 @@ extern "C" {
 
 #include <sys/mman.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <fixed_allocator.h>
+#include <hbw_allocator.h>
 #include <memkind.h>
 #include <memkind_allocator.h>
 #include <pmem_allocator.h>
@@ -253,6 +258,51 @@ test_construct_destroy(void **)
 	assert_int_equal(munmap(m, len), 0);
 }
 
+// No high-bandwidth memory: ordinary memory under the default policy,
+// std::bad_alloc under BIND (in a child: the policy is fixed per process).
+static void
+test_hbw_allocator(void **)
+{
+	hbw::allocator<int>			a;
+	std::vector<int, hbw::allocator<int>>	v(a);
+	hbw::allocator<counted>			c(a);
+	pid_t					pid;
+	int					status;
+
+	// Before this process's first hbw allocation fixes the policy.
+	if ((pid = fork()) == 0) {
+		bool threw = false;
+
+		if (hbw_set_policy(HBW_POLICY_BIND) != 0)
+			_exit(2);
+		try {
+			(void)hbw::allocator<int>().allocate(10);
+		} catch (const std::bad_alloc &) {
+			threw = true;
+		}
+		_exit(threw ? 0 : 1);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	for (int i = 0; i < 100000; i++)
+		v.push_back(i);
+	assert_int_equal(v[99999], 99999);
+	assert_ptr_equal(memkind_detect_kind(v.data()), MEMKIND_DEFAULT);
+	assert_true(a == c && !(a != c));
+	counted::ctors = counted::dtors = 0;
+	counted *p = c.allocate(1);
+	c.construct(p, 3, std::string("three"));
+	assert_int_equal(p->n, 3);
+	c.destroy(p);
+	c.deallocate(p, 1);
+	assert_int_equal(counted::ctors, 1);
+	assert_int_equal(counted::dtors, 1);
+	assert_int_equal(hbw_get_policy(), HBW_POLICY_PREFERRED);
+	assert_int_equal(hbw_set_policy(HBW_POLICY_BIND), EPERM);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -264,6 +314,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_errors_and_lifetime),
 		cmocka_unit_test(test_fixed_vector),
 		cmocka_unit_test(test_construct_destroy),
+		cmocka_unit_test(test_hbw_allocator),
 	};
 	int	rc;
 
