@@ -100,6 +100,44 @@ memkind_create_fixed(void *addr, size_t size, memkind_t *kind)
 	return pmt_kind_create_fixed(addr, size, kind);
 }
 
+/*
+ * Partitions: memkind's static kinds in its order, then created kinds by
+ * slot, as far as memkind's numbering reaches (MEMKIND_MAX_KIND).
+ */
+PMT_EXPORT int
+memkind_get_kind_by_partition(int partition, memkind_t *kind)
+{
+	memkind_t	*base[MEMKIND_NUM_BASE_KIND] = {
+		&MEMKIND_DEFAULT, &MEMKIND_HBW, &MEMKIND_HBW_HUGETLB,
+		&MEMKIND_HBW_PREFERRED, &MEMKIND_HBW_PREFERRED_HUGETLB,
+		&MEMKIND_HUGETLB, &MEMKIND_HBW_GBTLB,
+		&MEMKIND_HBW_PREFERRED_GBTLB, &MEMKIND_GBTLB,
+		&MEMKIND_HBW_INTERLEAVE, &MEMKIND_INTERLEAVE, &MEMKIND_REGULAR,
+		&MEMKIND_HBW_ALL, &MEMKIND_HBW_ALL_HUGETLB, &MEMKIND_DAX_KMEM,
+		&MEMKIND_DAX_KMEM_ALL, &MEMKIND_DAX_KMEM_PREFERRED,
+		&MEMKIND_DAX_KMEM_INTERLEAVE, &MEMKIND_HIGHEST_CAPACITY,
+		&MEMKIND_HIGHEST_CAPACITY_PREFERRED,
+		&MEMKIND_HIGHEST_CAPACITY_LOCAL,
+		&MEMKIND_HIGHEST_CAPACITY_LOCAL_PREFERRED,
+		&MEMKIND_LOWEST_LATENCY_LOCAL,
+		&MEMKIND_LOWEST_LATENCY_LOCAL_PREFERRED,
+		&MEMKIND_HIGHEST_BANDWIDTH_LOCAL,
+		&MEMKIND_HIGHEST_BANDWIDTH_LOCAL_PREFERRED,
+	};
+	memkind_t	 k = NULL;
+
+	if (kind == NULL)
+		return MEMKIND_ERROR_INVALID;
+	if (partition >= 0 && partition < MEMKIND_NUM_BASE_KIND)
+		k = *base[partition];
+	else if (partition >= MEMKIND_NUM_BASE_KIND &&
+	    partition < MEMKIND_MAX_KIND)
+		k = pmt_kind_created(
+		    (unsigned)(partition - MEMKIND_NUM_BASE_KIND));
+	*kind = k;
+	return k != NULL ? MEMKIND_SUCCESS : MEMKIND_ERROR_UNAVAILABLE;
+}
+
 PMT_EXPORT int
 memkind_destroy_kind(memkind_t kind)
 {

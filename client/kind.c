@@ -368,6 +368,21 @@ pmt_kind_foreach(void (*fn)(struct memkind *, void *), void *arg)
 	pmt_kind_unlock();
 }
 
+struct memkind *
+pmt_kind_created(unsigned n)
+{
+	struct memkind	*k = NULL;
+
+	if (n >= PMT_KIND_MAX - PMT_KIND_STATIC_SLOTS)
+		return NULL;
+	pmt_kind_lock();
+	k = kind_table[PMT_KIND_STATIC_SLOTS + n];
+	if (k != NULL && (k->gen == 0 || k->forked))
+		k = NULL;
+	pmt_kind_unlock();
+	return k;
+}
+
 bool
 pmt_kind_daemon_mode(const struct memkind *k)
 {

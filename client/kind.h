@@ -73,6 +73,8 @@ int	 pmt_kind_create_fixed(void *addr, size_t size,
 int	 pmt_kind_destroy(struct memkind *k);
 /* Calls fn for every live arena kind, under kind_lock. */
 void	 pmt_kind_foreach(void (*fn)(struct memkind *, void *), void *arg);
+/* The n-th slot of created kinds: a live kind or NULL. */
+struct memkind *pmt_kind_created(unsigned n);
 /* Sends a UsageReport when a lease came or went or the daemon asked. */
 void	 pmt_kind_report_if_due(void);
 bool	 pmt_kind_daemon_mode(const struct memkind *k);

@@ -178,13 +178,12 @@ extern memkind_t MEMKIND_LOWEST_LATENCY_LOCAL;
 extern memkind_t MEMKIND_LOWEST_LATENCY_LOCAL_PREFERRED;
 extern memkind_t MEMKIND_HIGHEST_BANDWIDTH_LOCAL;
 extern memkind_t MEMKIND_HIGHEST_BANDWIDTH_LOCAL_PREFERRED;
-/* Deprecated in memkind, kept for linking. */
-extern memkind_t MEMKIND_HBW_GBTLB;
-extern memkind_t MEMKIND_HBW_PREFERRED_GBTLB;
-extern memkind_t MEMKIND_GBTLB;
 
 #ifdef __cplusplus
 }
 #endif
+
+/* MEMKIND_*GBTLB and kinds by partition, as memkind.h includes them. */
+#include "memkind_deprecated.h"
 
 #endif /* PMEMTIER_MEMKIND_H */

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Small points of memkind 1.14 compatibility, each pinned where it once
+ * differed, run once per mode (see tmode.h).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <memkind.h>
+
+#include "tmode.h"
+#include "tutil.h"
+
+/* Calling the deprecated interface is the point here. */
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
+static void
+test_kind_by_partition(void **state)
+{
+	/* memkind_deprecated.h's numbering, kind by kind. */
+	const struct {
+		int		 partition;
+		memkind_t	*kind;
+	} want[] = {
+		{ MEMKIND_PARTITION_DEFAULT, &MEMKIND_DEFAULT },
+		{ MEMKIND_PARTITION_HBW, &MEMKIND_HBW },
+		{ MEMKIND_PARTITION_HBW_HUGETLB, &MEMKIND_HBW_HUGETLB },
+		{ MEMKIND_PARTITION_HBW_PREFERRED, &MEMKIND_HBW_PREFERRED },
+		{ MEMKIND_PARTITION_HBW_PREFERRED_HUGETLB,
+		    &MEMKIND_HBW_PREFERRED_HUGETLB },
+		{ MEMKIND_PARTITION_HUGETLB, &MEMKIND_HUGETLB },
+		{ MEMKIND_PARTITION_HBW_GBTLB, &MEMKIND_HBW_GBTLB },
+		{ MEMKIND_PARTITION_HBW_PREFERRED_GBTLB,
+		    &MEMKIND_HBW_PREFERRED_GBTLB },
+		{ MEMKIND_PARTITION_GBTLB, &MEMKIND_GBTLB },
+		{ MEMKIND_PARTITION_HBW_INTERLEAVE, &MEMKIND_HBW_INTERLEAVE },
+		{ MEMKIND_PARTITION_INTERLEAVE, &MEMKIND_INTERLEAVE },
+		{ MEMKIND_PARTITION_REGULAR, &MEMKIND_REGULAR },
+		{ MEMKIND_PARTITION_HBW_ALL, &MEMKIND_HBW_ALL },
+		{ MEMKIND_PARTITION_HBW_ALL_HUGETLB, &MEMKIND_HBW_ALL_HUGETLB },
+		{ MEMKIND_PARTITION_DAX_KMEM, &MEMKIND_DAX_KMEM },
+		{ MEMKIND_PARTITION_DAX_KMEM_ALL, &MEMKIND_DAX_KMEM_ALL },
+		{ MEMKIND_PARTITION_DAX_KMEM_PREFERRED,
+		    &MEMKIND_DAX_KMEM_PREFERRED },
+		{ MEMKIND_PARTITION_DAX_KMEM_INTERLEAVE,
+		    &MEMKIND_DAX_KMEM_INTERLEAVE },
+		{ MEMKIND_PARTITION_HIGHEST_CAPACITY,
+		    &MEMKIND_HIGHEST_CAPACITY },
+		{ MEMKIND_PARTITION_HIGHEST_CAPACITY_PREFERRED,
+		    &MEMKIND_HIGHEST_CAPACITY_PREFERRED },
+		{ MEMKIND_PARTITION_HIGHEST_CAPACITY_LOCAL,
+		    &MEMKIND_HIGHEST_CAPACITY_LOCAL },
+		{ MEMKIND_PARTITION_HIGHEST_CAPACITY_LOCAL_PREFERRED,
+		    &MEMKIND_HIGHEST_CAPACITY_LOCAL_PREFERRED },
+		{ MEMKIND_PARTITION_LOWEST_LATENCY_LOCAL,
+		    &MEMKIND_LOWEST_LATENCY_LOCAL },
+		{ MEMKIND_PARTITION_LOWEST_LATENCY_LOCAL_PREFERRED,
+		    &MEMKIND_LOWEST_LATENCY_LOCAL_PREFERRED },
+		{ MEMKIND_PARTITION_HIGHEST_BANDWIDTH_LOCAL,
+		    &MEMKIND_HIGHEST_BANDWIDTH_LOCAL },
+		{ MEMKIND_PARTITION_HIGHEST_BANDWIDTH_LOCAL_PREFERRED,
+		    &MEMKIND_HIGHEST_BANDWIDTH_LOCAL_PREFERRED },
+	};
+	memkind_t	k, pk = NULL;
+	size_t		i;
+
+	assert_int_equal(MEMKIND_NUM_BASE_KIND, 26);
+	assert_int_equal(sizeof(want) / sizeof(want[0]),
+	    MEMKIND_NUM_BASE_KIND);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_int_equal(want[i].partition, (int)i);
+		k = NULL;
+		assert_int_equal(memkind_get_kind_by_partition(
+		    want[i].partition, &k), MEMKIND_SUCCESS);
+		assert_ptr_equal(k, *want[i].kind);
+	}
+	/* Created kinds follow, the first one at MEMKIND_NUM_BASE_KIND. */
+	k = MEMKIND_DEFAULT;
+	assert_int_equal(memkind_get_kind_by_partition(MEMKIND_NUM_BASE_KIND,
+	    &k), MEMKIND_ERROR_UNAVAILABLE);
+	assert_null(k);
+	assert_int_equal(memkind_create_pmem(tm.dir, 0, &pk), MEMKIND_SUCCESS);
+	assert_int_equal(memkind_get_kind_by_partition(MEMKIND_NUM_BASE_KIND,
+	    &k), MEMKIND_SUCCESS);
+	assert_ptr_equal(k, pk);
+	assert_int_equal(memkind_destroy_kind(pk), MEMKIND_SUCCESS);
+	k = MEMKIND_DEFAULT;
+	assert_int_equal(memkind_get_kind_by_partition(MEMKIND_NUM_BASE_KIND,
+	    &k), MEMKIND_ERROR_UNAVAILABLE);
+	assert_null(k);
+	/* Out of range either way. */
+	k = MEMKIND_DEFAULT;
+	assert_int_equal(memkind_get_kind_by_partition(-1, &k),
+	    MEMKIND_ERROR_UNAVAILABLE);
+	assert_null(k);
+	k = MEMKIND_DEFAULT;
+	assert_int_equal(memkind_get_kind_by_partition(MEMKIND_MAX_KIND, &k),
+	    MEMKIND_ERROR_UNAVAILABLE);
+	assert_null(k);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kind_by_partition),
+	};
+	int	rc;
+
+	unsetenv("PMEMTIER_DEBUG");
+	if ((rc = tmode_setup(argc, argv, NULL)) != 0)
+		return rc;
+	rc = cmocka_run_group_tests_name(tm.daemon ? "client_compat_daemon" :
+	    "client_compat_standalone", tests, NULL, NULL);
+	return tmode_teardown(rc != 0);
+}
