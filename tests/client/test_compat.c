@@ -108,11 +108,48 @@ test_kind_by_partition(void **state)
 	assert_null(k);
 }
 
+/*
+ * memkind_posix_memalign() reports failure by its return value only and
+ * leaves errno as it was (memkind 1.14: rc 12, errno untouched), on every
+ * kind, including one that is never available.
+ */
+static void
+test_posix_memalign_errno(void **state)
+{
+	memkind_t	kinds[3] = { MEMKIND_DEFAULT, NULL, MEMKIND_HBW };
+	void		*p;
+	size_t		 i;
+
+	assert_int_equal(memkind_create_pmem(tm.dir, 0, &kinds[1]),
+	    MEMKIND_SUCCESS);
+	for (i = 0; i < 3; i++) {
+		p = (void *)1;
+		errno = 1234;
+		assert_int_equal(memkind_posix_memalign(kinds[i], &p, 64,
+		    SIZE_MAX), ENOMEM);
+		assert_int_equal(errno, 1234);
+		assert_null(p);
+		errno = 1234;
+		assert_int_equal(memkind_posix_memalign(kinds[i], &p, 64,
+		    SIZE_MAX / 2), ENOMEM);
+		assert_int_equal(errno, 1234);
+		assert_int_equal(memkind_posix_memalign(kinds[i], &p, 3, 64),
+		    EINVAL);
+		assert_int_equal(errno, 1234);
+	}
+	/* And a success leaves it alone too. */
+	assert_int_equal(memkind_posix_memalign(kinds[1], &p, 64, 100), 0);
+	assert_int_equal(errno, 1234);
+	memkind_free(NULL, p);
+	assert_int_equal(memkind_destroy_kind(kinds[1]), MEMKIND_SUCCESS);
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kind_by_partition),
+		cmocka_unit_test(test_posix_memalign_errno),
 	};
 	int	rc;
 
