@@ -146,13 +146,33 @@ kind_setup(struct memkind *k, bool daemon, const char *dir,
 	return rc;
 }
 
+static bool
+kind_dir_usable(const char *dir)
+{
+	struct stat	st;
+
+	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+ * PMEMTIER_ANY_DIR (any value but empty or "0"): in daemon mode, a dir
+ * that does not exist here is served by the daemon's default tier (a
+ * container without the DAX mount) instead of refused as memkind does.
+ */
+static bool
+kind_any_dir(void)
+{
+	const char *v = getenv("PMEMTIER_ANY_DIR");
+
+	return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
+}
+
 int
 pmt_kind_create_pmem(const char *dir, size_t max_size, int policy,
     struct memkind **out)
 {
 	struct memkind	*k;
 	struct pmt_tier	 tier;
-	struct stat	 st;
 	int		 daemon, rc;
 
 	if (out == NULL || dir == NULL ||
@@ -161,12 +181,18 @@ pmt_kind_create_pmem(const char *dir, size_t max_size, int policy,
 		return MEMKIND_ERROR_INVALID;
 	if ((daemon = kind_pick_mode(false)) < 0)
 		return daemon;
+	if (daemon && !kind_dir_usable(dir) && !kind_any_dir()) {
+		pmt_debug("kind: %s is not a directory here; set "
+		    "PMEMTIER_ANY_DIR=1 to use the daemon's default tier", dir);
+		pmt_conn_put();
+		return MEMKIND_ERROR_INVALID;
+	}
 	if (daemon) {
 		if (pmt_conn_tier_for_dir(dir, &tier) != 0) {
 			pmt_conn_put();
 			return MEMKIND_ERROR_UNAVAILABLE;
 		}
-	} else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+	} else if (!kind_dir_usable(dir))
 		return MEMKIND_ERROR_INVALID;
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
 		rc = MEMKIND_ERROR_MALLOC;

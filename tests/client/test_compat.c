@@ -4,6 +4,7 @@
  * differed, run once per mode (see tmode.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -144,12 +145,50 @@ test_posix_memalign_errno(void **state)
 	assert_int_equal(memkind_destroy_kind(kinds[1]), MEMKIND_SUCCESS);
 }
 
+/*
+ * A dir that is no directory here is MEMKIND_ERROR_INVALID in both modes,
+ * as in memkind; in daemon mode PMEMTIER_ANY_DIR=1 lets the daemon's
+ * default tier serve it instead. Standalone mode has nowhere else to go.
+ */
+static void
+test_create_pmem_missing_dir(void **state)
+{
+	char		file[400];
+	memkind_t	k = NULL;
+	int		fd;
+
+	snprintf(file, sizeof(file), "%s/plain-file", tm.dir);
+	fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(memkind_create_pmem("/nonexistent/dir", 0, &k),
+	    MEMKIND_ERROR_INVALID);
+	assert_null(k);
+	assert_int_equal(memkind_create_pmem(file, 0, &k),
+	    MEMKIND_ERROR_INVALID);
+	setenv("PMEMTIER_ANY_DIR", "0", 1);
+	assert_int_equal(memkind_create_pmem("/nonexistent/dir", 0, &k),
+	    MEMKIND_ERROR_INVALID);
+	setenv("PMEMTIER_ANY_DIR", "1", 1);
+	if (tm.daemon) {
+		assert_int_equal(memkind_create_pmem("/nonexistent/dir",
+		    32 << 20, &k), MEMKIND_SUCCESS);
+		memkind_free(k, memkind_malloc(k, 1000));
+		assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
+	} else
+		assert_int_equal(memkind_create_pmem("/nonexistent/dir", 0,
+		    &k), MEMKIND_ERROR_INVALID);
+	unsetenv("PMEMTIER_ANY_DIR");
+	unlink(file);
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kind_by_partition),
 		cmocka_unit_test(test_posix_memalign_errno),
+		cmocka_unit_test(test_create_pmem_missing_dir),
 	};
 	int	rc;
 
