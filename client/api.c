@@ -15,6 +15,7 @@
 #include "api.h"
 #include "conn.h"
 #include "kind.h"
+#include "node.h"
 #include "thread.h"
 
 #ifndef MAP_SYNC
@@ -174,6 +175,23 @@ api_tier_capacity(const char *name)
 	return (ssize_t)cap;
 }
 
+/*
+ * As memkind: the memory of the NUMA nodes the kind may use. DEFAULT may
+ * use the process's allowed nodes, REGULAR the nodes with CPUs. Without
+ * NUMA information in sysfs, all physical memory.
+ */
+static ssize_t
+api_dram_capacity(memkind_t kind)
+{
+	ssize_t	cap;
+
+	cap = pmt_node_capacity(kind == MEMKIND_REGULAR ?
+	    PMT_NODES_WITH_CPUS : PMT_NODES_ALLOWED);
+	if (cap > 0)
+		return cap;
+	return (ssize_t)sysconf(_SC_PHYS_PAGES) * (ssize_t)sysconf(_SC_PAGESIZE);
+}
+
 PMT_EXPORT ssize_t
 memkind_get_capacity(memkind_t kind)
 {
@@ -181,9 +199,8 @@ memkind_get_capacity(memkind_t kind)
 
 	if (kind == NULL)
 		return -1;
-	if (kind->type == PMT_KIND_DRAM)
-		return (ssize_t)sysconf(_SC_PHYS_PAGES) *
-		    (ssize_t)sysconf(_SC_PAGESIZE);
+	if (kind->type == PMT_KIND_DRAM || kind == MEMKIND_REGULAR)
+		return api_dram_capacity(kind);
 	if (kind->type != PMT_KIND_ARENA || pmt_kind_ready(kind) != 0)
 		return -1;
 	if (kind->max_size != 0)

@@ -4,6 +4,7 @@
  * differed, run once per mode (see tmode.h).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <numa.h>
 
 #include <memkind.h>
 
@@ -182,6 +184,46 @@ test_create_pmem_missing_dir(void **state)
 	unlink(file);
 }
 
+/* memkind's own computation, through libnuma, node by node. */
+static ssize_t
+numa_capacity(bool cpu_nodes)
+{
+	struct bitmask	*cpus = numa_allocate_cpumask();
+	ssize_t		 sum = 0;
+	int		 n;
+
+	for (n = 0; n <= numa_max_node(); n++) {
+		bool use;
+
+		if (cpu_nodes)
+			use = numa_node_to_cpus(n, cpus) == 0 &&
+			    numa_bitmask_weight(cpus) > 0;
+		else
+			use = numa_bitmask_isbitset(numa_all_nodes_ptr, n);
+		if (use)
+			sum += numa_node_size64(n, NULL);
+	}
+	numa_bitmask_free(cpus);
+	return sum;
+}
+
+/*
+ * DEFAULT: the memory of the nodes the process may allocate on; REGULAR:
+ * of the nodes with CPUs (memkind 1.14's get_capacity_test does the same
+ * sums with libnuma).
+ */
+static void
+test_dram_capacity(void **state)
+{
+	if (numa_available() < 0)
+		skip();
+	assert_true(numa_capacity(false) > 0);
+	assert_int_equal(memkind_get_capacity(MEMKIND_DEFAULT),
+	    numa_capacity(false));
+	assert_int_equal(memkind_get_capacity(MEMKIND_REGULAR),
+	    numa_capacity(true));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -189,6 +231,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_kind_by_partition),
 		cmocka_unit_test(test_posix_memalign_errno),
 		cmocka_unit_test(test_create_pmem_missing_dir),
+		cmocka_unit_test(test_dram_capacity),
 	};
 	int	rc;
 
