@@ -306,7 +306,9 @@ pmemtier_version(void)
 PMT_EXPORT int
 pmemtier_kind_get_info(memkind_t kind, struct pmemtier_kind_info *info)
 {
-	if (kind == NULL || info == NULL || kind->type != PMT_KIND_ARENA)
+	/* REGULAR has an arena too, but no lease, tier or mode to tell. */
+	if (kind == NULL || info == NULL || kind->type != PMT_KIND_ARENA ||
+	    kind->anon)
 		return MEMKIND_ERROR_INVALID;
 	if (pmt_kind_ready(kind) != 0)
 		return MEMKIND_ERROR_UNAVAILABLE;

@@ -50,12 +50,10 @@ pmt_fixed_fini(struct pmt_heap *h)
  * handed out, stays jemalloc's (it retains what it does not use).
  */
 void *
-pmt_fixed_alloc(void *arg, void *new_addr, size_t size, size_t align,
-    bool *committed)
+pmt_fixed_bump(struct pmt_heap *h, void *new_addr, size_t size, size_t align)
 {
-	struct pmt_heap	*h = arg;
-	uintptr_t	 end = (uintptr_t)h->base + h->reserved;
-	uintptr_t	 cur, p;
+	uintptr_t	end = (uintptr_t)h->base + h->reserved;
+	uintptr_t	cur, p;
 
 	if (align == 0 || (align & (align - 1)) != 0)
 		return NULL;
@@ -67,15 +65,26 @@ pmt_fixed_alloc(void *arg, void *new_addr, size_t size, size_t align,
 			return NULL;
 	} while (!__atomic_compare_exchange_n(&h->brk, &cur, p + size, true,
 	    __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return (void *)p;
+}
+
+void *
+pmt_fixed_alloc(void *arg, void *new_addr, size_t size, size_t align,
+    bool *committed)
+{
+	void	*p;
+
+	if ((p = pmt_fixed_bump(arg, new_addr, size, align)) == NULL)
+		return NULL;
 	/*
 	 * The adapter tells jemalloc new extents are zeroed, and the caller's
 	 * range may hold anything (an old file, a reused array): zero it here
 	 * so that calloc() is right. jemalloc asks for little more than it is
 	 * about to use, so this touches few pages that would stay untouched.
 	 */
-	memset((void *)p, 0, size);
+	memset(p, 0, size);
 	*committed = true;
-	return (void *)p;
+	return p;
 }
 
 int

@@ -25,6 +25,13 @@ int	 pmt_fixed_init(struct pmt_heap *h, void *addr, size_t size);
 /* Frees the class map; the caller's range is left alone. */
 void	 pmt_fixed_fini(struct pmt_heap *h);
 
+/*
+ * size bytes aligned to align (at new_addr exactly, if not NULL) from the
+ * heap's range, never handed out before; NULL when the range is used up.
+ */
+void	*pmt_fixed_bump(struct pmt_heap *h, void *new_addr, size_t size,
+	    size_t align);
+
 /* Extent hooks' backing (see je.h). */
 void	*pmt_fixed_alloc(void *h, void *new_addr, size_t size, size_t align,
 	    bool *committed);

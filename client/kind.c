@@ -14,6 +14,7 @@
 #include "api.h"
 #include "conn.h"
 #include "debug.h"
+#include "anon.h"
 #include "fixed.h"
 #include "kind.h"
 #include "range.h"
@@ -358,6 +359,29 @@ kind_kmem_init(struct memkind *k)
 	return 0;
 }
 
+/* Sets up MEMKIND_REGULAR's arena over anonymous memory; kind lock held. */
+static int
+kind_regular_init(struct memkind *k)
+{
+	struct pmt_je_backing	b;
+	int			rc;
+
+	if (pmt_anon_init(&k->heap) != 0)
+		return MEMKIND_ERROR_MMAP;
+	b.alloc = pmt_anon_alloc;
+	b.commit = pmt_anon_commit;
+	b.decommit = pmt_anon_decommit;
+	b.purge = pmt_anon_purge;
+	b.arg = &k->heap;
+	if ((rc = kind_setup_arena(k, &b)) != 0) {
+		pmt_range_unreserve(k->heap.base, k->heap.reserved);
+		pmt_fixed_fini(&k->heap);
+		return rc;
+	}
+	kind_set_gen(k, kind_next_gen++);
+	return 0;
+}
+
 int
 pmt_kind_ready(struct memkind *k)
 {
@@ -371,7 +395,7 @@ pmt_kind_ready(struct memkind *k)
 		return MEMKIND_ERROR_UNAVAILABLE;	/* destroyed */
 	pmt_kind_lock();
 	if (k->init_state == 0 || k->init_state < 0) {
-		rc = kind_kmem_init(k);
+		rc = k->anon ? kind_regular_init(k) : kind_kmem_init(k);
 		k->init_state = rc == 0 ? 1 : -1;
 	}
 	rc = k->init_state == 1 ? 0 : MEMKIND_ERROR_UNAVAILABLE;
@@ -512,10 +536,12 @@ kind_atfork_child(void)
 
 		/*
 		 * A fixed kind's memory is the caller's mapping, which the
-		 * child has as the program mapped it: the kind goes on.
+		 * child has as the program mapped it, and REGULAR's is
+		 * private anonymous memory the child has a copy of: those
+		 * kinds go on.
 		 */
 		if (k == NULL || k->type != PMT_KIND_ARENA || k->gen == 0 ||
-		    k->fixed)
+		    k->fixed || k->anon)
 			continue;
 		k->forked = true;
 		kind_set_gen(k, 0);
@@ -528,7 +554,10 @@ kind_atfork_child(void)
 	pthread_mutex_init(&kind_mutex, NULL);
 }
 
-/* Static kinds. Slots 0-3 are the kmem kinds' per-thread state. */
+/*
+ * Static kinds. Slots 0-3 are the kmem kinds' per-thread state, slot 4
+ * MEMKIND_REGULAR's.
+ */
 #define KIND_DRAM(n)	{ .type = PMT_KIND_DRAM, .is_static = true,	\
 	.name = n, .range_slot = -1 }
 #define KIND_KMEM(n, s, pref)	{ .type = PMT_KIND_ARENA, .is_static = true, \
@@ -538,7 +567,10 @@ kind_atfork_child(void)
 	.name = n, .range_slot = -1 }
 
 struct memkind pmt_kind_default = KIND_DRAM("memkind_default");
-struct memkind pmt_kind_regular = KIND_DRAM("memkind_regular");
+/* An arena kind of its own so that its blocks are told from DEFAULT's. */
+struct memkind pmt_kind_regular = { .type = PMT_KIND_ARENA,
+	.is_static = true, .anon = true, .slot = PMT_KIND_REGULAR_SLOT,
+	.name = "memkind_regular", .range_slot = -1 };
 static struct memkind kind_kmem[4] = {
 	KIND_KMEM("memkind_dax_kmem", 0, false),
 	KIND_KMEM("memkind_dax_kmem_all", 1, false),
@@ -601,6 +633,7 @@ kind_init(void)
 
 	for (i = 0; i < 4; i++)
 		kind_table[i] = &kind_kmem[i];
+	kind_table[PMT_KIND_REGULAR_SLOT] = &pmt_kind_regular;
 	pmt_thread_init();
 	(void)pthread_atfork(kind_atfork_prepare, kind_atfork_parent,
 	    kind_atfork_child);

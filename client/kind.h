@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * struct memkind and the table of kinds. Three sorts of kind exist:
- * DRAM kinds (MEMKIND_DEFAULT, MEMKIND_REGULAR) served by jemalloc's
- * default arenas, i.e. plain malloc; arena kinds (pmem kinds made by
- * memkind_create_pmem*, and the MEMKIND_DAX_KMEM* kinds) with their own
- * jemalloc arena over leased memory; and kinds this library does not offer
- * (HBW, HUGETLB, ...), which exist only so that programs link.
+ * the DRAM kind MEMKIND_DEFAULT, served by jemalloc's default arenas, i.e.
+ * plain malloc; arena kinds, each with its own jemalloc arena over an
+ * address range of its own: pmem kinds (memkind_create_pmem*) and the
+ * MEMKIND_DAX_KMEM* kinds over leased memory (lease.h), fixed kinds over
+ * the caller's range (fixed.h), MEMKIND_REGULAR over anonymous memory
+ * (anon.h); and kinds this library does not offer (HBW, HUGETLB, ...),
+ * which exist only so that programs link.
  *
  * Lock order: kind_lock > heap lock > connection lock.
  */
@@ -18,9 +20,10 @@
 #include "je.h"
 #include "lease.h"
 
-/* Slots: the four static kmem kinds first, then created kinds. */
+/* Slots: the four static kmem kinds and REGULAR, then created kinds. */
 #define PMT_KIND_MAX		512
-#define PMT_KIND_STATIC_SLOTS	4
+#define PMT_KIND_REGULAR_SLOT	4
+#define PMT_KIND_STATIC_SLOTS	5
 
 enum pmt_kind_type {
 	PMT_KIND_DRAM,
@@ -49,7 +52,8 @@ struct memkind {
 	bool			 conservative;
 	bool			 forked;	/* inherited from a parent */
 	bool			 fixed;		/* memkind_create_fixed */
-	int			 init_state;	/* static kmem: 0, 1 ok, -1 */
+	bool			 anon;		/* MEMKIND_REGULAR (anon.h) */
+	int			 init_state;	/* static arena kind: 0, 1 ok, -1 */
 	int			 range_slot;
 	char			 name[64];
 	char			 dir[256];

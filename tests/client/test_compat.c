@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -224,6 +225,90 @@ test_dram_capacity(void **state)
 	    numa_capacity(true));
 }
 
+/*
+ * memkind_detect_kind() tells MEMKIND_REGULAR's blocks from DEFAULT's
+ * (memkind 1.14 gives each its own arenas), whatever made or moved them,
+ * and a freed REGULAR block never comes back from DEFAULT or malloc().
+ */
+static void
+test_detect_regular(void **state)
+{
+	enum { N = 2000 };
+	static void	*r[N], *d[N];
+	char		*p, *q;
+	size_t		 before, after, i;
+	pid_t		 pid;
+	int		 status;
+
+	assert_int_equal(memkind_check_available(MEMKIND_REGULAR), 0);
+	p = memkind_malloc(MEMKIND_REGULAR, 100);
+	assert_non_null(p);
+	assert_ptr_equal(memkind_detect_kind(p), MEMKIND_REGULAR);
+	q = memkind_malloc(MEMKIND_DEFAULT, 100);
+	assert_ptr_equal(memkind_detect_kind(q), MEMKIND_DEFAULT);
+	memkind_free(NULL, q);
+	q = malloc(100);
+	assert_ptr_equal(memkind_detect_kind(q), MEMKIND_DEFAULT);
+	/* realloc moves a block between the two kinds with its data. */
+	memset(q, 'd', 100);
+	q = memkind_realloc(MEMKIND_REGULAR, q, 200);
+	assert_ptr_equal(memkind_detect_kind(q), MEMKIND_REGULAR);
+	assert_int_equal(q[99], 'd');
+	q = memkind_realloc(MEMKIND_DEFAULT, q, 300);
+	assert_ptr_equal(memkind_detect_kind(q), MEMKIND_DEFAULT);
+	assert_int_equal(q[99], 'd');
+	memkind_free(NULL, q);
+	q = memkind_realloc(NULL, p, 5000);
+	assert_ptr_equal(memkind_detect_kind(q), MEMKIND_REGULAR);
+	memkind_free(MEMKIND_DEFAULT, q);
+	q = memkind_calloc(MEMKIND_REGULAR, 10, 10);
+	assert_ptr_equal(memkind_detect_kind(q), MEMKIND_REGULAR);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(q[i], 0);
+	memkind_free(MEMKIND_REGULAR, q);
+	assert_int_equal(memkind_posix_memalign(MEMKIND_REGULAR, (void **)&q,
+	    4096, 3 << 20), 0);
+	assert_ptr_equal(memkind_detect_kind(q), MEMKIND_REGULAR);
+	memkind_free(NULL, q);
+
+	/* Freed by NULL, DEFAULT or REGULAR, never handed out as DEFAULT. */
+	for (i = 0; i < N; i++)
+		r[i] = memkind_malloc(MEMKIND_REGULAR, 64);
+	for (i = 0; i < N; i++)
+		memkind_free(i % 3 == 0 ? NULL : i % 3 == 1 ?
+		    MEMKIND_DEFAULT : MEMKIND_REGULAR, r[i]);
+	for (i = 0; i < N; i++) {
+		d[i] = i % 2 ? malloc(64) : memkind_malloc(MEMKIND_DEFAULT, 64);
+		assert_ptr_equal(memkind_detect_kind(d[i]), MEMKIND_DEFAULT);
+	}
+	for (i = 0; i < N; i++)
+		free(d[i]);
+
+	/* Its own statistics. */
+	assert_int_equal(memkind_update_cached_stats(), MEMKIND_SUCCESS);
+	assert_int_equal(memkind_get_stat(MEMKIND_REGULAR,
+	    MEMKIND_STAT_TYPE_ALLOCATED, &before), MEMKIND_SUCCESS);
+	p = memkind_malloc(MEMKIND_REGULAR, 8 << 20);
+	memset(p, 1, 8 << 20);
+	assert_int_equal(memkind_update_cached_stats(), MEMKIND_SUCCESS);
+	assert_int_equal(memkind_get_stat(MEMKIND_REGULAR,
+	    MEMKIND_STAT_TYPE_ALLOCATED, &after), MEMKIND_SUCCESS);
+	assert_true(after >= before + (8 << 20));
+
+	/* A fork child has REGULAR's memory and goes on using the kind. */
+	if ((pid = fork()) == 0) {
+		char *c = memkind_malloc(MEMKIND_REGULAR, 100);
+
+		_exit(c == NULL || memkind_detect_kind(c) != MEMKIND_REGULAR ||
+		    p[(8 << 20) - 1] != 1);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	memkind_free(NULL, p);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -232,6 +317,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_posix_memalign_errno),
 		cmocka_unit_test(test_create_pmem_missing_dir),
 		cmocka_unit_test(test_dram_capacity),
+		cmocka_unit_test(test_detect_regular),
 	};
 	int	rc;
 
