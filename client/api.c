@@ -16,6 +16,7 @@
 #include "bg.h"
 #include "conn.h"
 #include "kind.h"
+#include "node.h"
 #include "thread.h"
 
 #ifndef MAP_SYNC
@@ -98,7 +99,45 @@ memkind_create_kind(memkind_memtype_t memtype_flags, memkind_policy_t policy,
 PMT_EXPORT int
 memkind_create_fixed(void *addr, size_t size, memkind_t *kind)
 {
-	return MEMKIND_ERROR_UNAVAILABLE;
+	return pmt_kind_create_fixed(addr, size, kind);
+}
+
+/*
+ * Partitions: memkind's static kinds in its order, then created kinds by
+ * slot, as far as memkind's numbering reaches (MEMKIND_MAX_KIND).
+ */
+PMT_EXPORT int
+memkind_get_kind_by_partition(int partition, memkind_t *kind)
+{
+	memkind_t	*base[MEMKIND_NUM_BASE_KIND] = {
+		&MEMKIND_DEFAULT, &MEMKIND_HBW, &MEMKIND_HBW_HUGETLB,
+		&MEMKIND_HBW_PREFERRED, &MEMKIND_HBW_PREFERRED_HUGETLB,
+		&MEMKIND_HUGETLB, &MEMKIND_HBW_GBTLB,
+		&MEMKIND_HBW_PREFERRED_GBTLB, &MEMKIND_GBTLB,
+		&MEMKIND_HBW_INTERLEAVE, &MEMKIND_INTERLEAVE, &MEMKIND_REGULAR,
+		&MEMKIND_HBW_ALL, &MEMKIND_HBW_ALL_HUGETLB, &MEMKIND_DAX_KMEM,
+		&MEMKIND_DAX_KMEM_ALL, &MEMKIND_DAX_KMEM_PREFERRED,
+		&MEMKIND_DAX_KMEM_INTERLEAVE, &MEMKIND_HIGHEST_CAPACITY,
+		&MEMKIND_HIGHEST_CAPACITY_PREFERRED,
+		&MEMKIND_HIGHEST_CAPACITY_LOCAL,
+		&MEMKIND_HIGHEST_CAPACITY_LOCAL_PREFERRED,
+		&MEMKIND_LOWEST_LATENCY_LOCAL,
+		&MEMKIND_LOWEST_LATENCY_LOCAL_PREFERRED,
+		&MEMKIND_HIGHEST_BANDWIDTH_LOCAL,
+		&MEMKIND_HIGHEST_BANDWIDTH_LOCAL_PREFERRED,
+	};
+	memkind_t	 k = NULL;
+
+	if (kind == NULL)
+		return MEMKIND_ERROR_INVALID;
+	if (partition >= 0 && partition < MEMKIND_NUM_BASE_KIND)
+		k = *base[partition];
+	else if (partition >= MEMKIND_NUM_BASE_KIND &&
+	    partition < MEMKIND_MAX_KIND)
+		k = pmt_kind_created(
+		    (unsigned)(partition - MEMKIND_NUM_BASE_KIND));
+	*kind = k;
+	return k != NULL ? MEMKIND_SUCCESS : MEMKIND_ERROR_UNAVAILABLE;
 }
 
 PMT_EXPORT int
@@ -137,6 +176,23 @@ api_tier_capacity(const char *name)
 	return (ssize_t)cap;
 }
 
+/*
+ * As memkind: the memory of the NUMA nodes the kind may use. DEFAULT may
+ * use the process's allowed nodes, REGULAR the nodes with CPUs. Without
+ * NUMA information in sysfs, all physical memory.
+ */
+static ssize_t
+api_dram_capacity(memkind_t kind)
+{
+	ssize_t	cap;
+
+	cap = pmt_node_capacity(kind == MEMKIND_REGULAR ?
+	    PMT_NODES_WITH_CPUS : PMT_NODES_ALLOWED);
+	if (cap > 0)
+		return cap;
+	return (ssize_t)sysconf(_SC_PHYS_PAGES) * (ssize_t)sysconf(_SC_PAGESIZE);
+}
+
 PMT_EXPORT ssize_t
 memkind_get_capacity(memkind_t kind)
 {
@@ -144,9 +200,8 @@ memkind_get_capacity(memkind_t kind)
 
 	if (kind == NULL)
 		return -1;
-	if (kind->type == PMT_KIND_DRAM)
-		return (ssize_t)sysconf(_SC_PHYS_PAGES) *
-		    (ssize_t)sysconf(_SC_PAGESIZE);
+	if (kind->type == PMT_KIND_DRAM || kind == MEMKIND_REGULAR)
+		return api_dram_capacity(kind);
 	if (kind->type != PMT_KIND_ARENA || pmt_kind_ready(kind) != 0)
 		return -1;
 	if (kind->max_size != 0)
@@ -257,14 +312,16 @@ pmemtier_version(void)
 PMT_EXPORT int
 pmemtier_kind_get_info(memkind_t kind, struct pmemtier_kind_info *info)
 {
-	if (kind == NULL || info == NULL || kind->type != PMT_KIND_ARENA)
+	/* REGULAR has an arena too, but no lease, tier or mode to tell. */
+	if (kind == NULL || info == NULL || kind->type != PMT_KIND_ARENA ||
+	    kind->anon)
 		return MEMKIND_ERROR_INVALID;
 	if (pmt_kind_ready(kind) != 0)
 		return MEMKIND_ERROR_UNAVAILABLE;
 	memset(info, 0, sizeof(*info));
 	snprintf(info->name, sizeof(info->name), "%s", kind->name);
-	info->mode = kind->heap.daemon ? PMEMTIER_MODE_DAEMON :
-	    PMEMTIER_MODE_STANDALONE;
+	info->mode = kind->fixed ? PMEMTIER_MODE_FIXED : kind->heap.daemon ?
+	    PMEMTIER_MODE_DAEMON : PMEMTIER_MODE_STANDALONE;
 	snprintf(info->tier, sizeof(info->tier), "%s", kind->heap.tier);
 	info->leased = pmt_heap_leased(&kind->heap);
 	info->leases = pmt_heap_nleases(&kind->heap);

@@ -109,6 +109,7 @@ memkind_posix_memalign(memkind_t kind, void **memptr, size_t alignment,
     size_t size)
 {
 	void	*p;
+	int	 saved = errno;
 
 	if (kind == NULL || memptr == NULL)
 		return EINVAL;
@@ -117,8 +118,11 @@ memkind_posix_memalign(memkind_t kind, void **memptr, size_t alignment,
 	*memptr = NULL;
 	if (size == 0)
 		return 0;
-	if ((p = heap_alloc_slow(kind, size, alignment, false)) == NULL)
+	/* Like posix_memalign(3), and memkind: the error is only returned. */
+	if ((p = heap_alloc_slow(kind, size, alignment, false)) == NULL) {
+		errno = saved;
 		return ENOMEM;
+	}
 	*memptr = p;
 	return 0;
 }

@@ -15,6 +15,8 @@
 #include "bg.h"
 #include "conn.h"
 #include "debug.h"
+#include "anon.h"
+#include "fixed.h"
 #include "kind.h"
 #include "range.h"
 #include "thread.h"
@@ -106,7 +108,24 @@ kind_slot_take(struct memkind *k)
 	return MEMKIND_ERROR_TOOMANY;
 }
 
-/* Reservation, range registration and arena of an arena kind. */
+/* Range registration and arena of an arena kind whose heap is set up. */
+static int
+kind_setup_arena(struct memkind *k, const struct pmt_je_backing *b)
+{
+	k->classmap = k->heap.classmap;
+	k->base = (uintptr_t)k->heap.base;
+	k->range_slot = pmt_range_register(k->heap.base, k->heap.reserved, k,
+	    k->classmap, k->slot);
+	if (k->range_slot < 0)
+		return MEMKIND_ERROR_TOOMANY;
+	if (pmt_je_arena_create(b, k->conservative, &k->arena) != 0) {
+		pmt_range_unregister(k->range_slot);
+		return MEMKIND_ERROR_ARENAS_CREATE;
+	}
+	return MEMKIND_SUCCESS;
+}
+
+/* Reservation, range registration and arena of a leased arena kind. */
 static int
 kind_setup(struct memkind *k, bool daemon, const char *dir,
     const char *tier)
@@ -119,25 +138,35 @@ kind_setup(struct memkind *k, bool daemon, const char *dir,
 		return MEMKIND_ERROR_INVALID;
 	if (rc != 0)
 		return MEMKIND_ERROR_MMAP;
-	k->classmap = k->heap.classmap;
-	k->base = (uintptr_t)k->heap.base;
-	k->range_slot = pmt_range_register(k->heap.base, k->heap.reserved, k,
-	    k->classmap, k->slot);
-	if (k->range_slot < 0) {
-		pmt_heap_fini(&k->heap);
-		return MEMKIND_ERROR_TOOMANY;
-	}
 	b.alloc = pmt_heap_alloc;
 	b.commit = pmt_heap_commit;
 	b.decommit = pmt_heap_decommit;
 	b.purge = pmt_heap_purge;
 	b.arg = &k->heap;
-	if (pmt_je_arena_create(&b, k->conservative, &k->arena) != 0) {
-		pmt_range_unregister(k->range_slot);
+	if ((rc = kind_setup_arena(k, &b)) != 0)
 		pmt_heap_fini(&k->heap);
-		return MEMKIND_ERROR_ARENAS_CREATE;
-	}
-	return MEMKIND_SUCCESS;
+	return rc;
+}
+
+static bool
+kind_dir_usable(const char *dir)
+{
+	struct stat	st;
+
+	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+ * PMEMTIER_ANY_DIR (any value but empty or "0"): in daemon mode, a dir
+ * that does not exist here is served by the daemon's default tier (a
+ * container without the DAX mount) instead of refused as memkind does.
+ */
+static bool
+kind_any_dir(void)
+{
+	const char *v = getenv("PMEMTIER_ANY_DIR");
+
+	return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
 }
 
 int
@@ -146,7 +175,6 @@ pmt_kind_create_pmem(const char *dir, size_t max_size, int policy,
 {
 	struct memkind	*k;
 	struct pmt_tier	 tier;
-	struct stat	 st;
 	int		 daemon, rc;
 
 	if (out == NULL || dir == NULL ||
@@ -155,12 +183,18 @@ pmt_kind_create_pmem(const char *dir, size_t max_size, int policy,
 		return MEMKIND_ERROR_INVALID;
 	if ((daemon = kind_pick_mode(false)) < 0)
 		return daemon;
+	if (daemon && !kind_dir_usable(dir) && !kind_any_dir()) {
+		pmt_debug("kind: %s is not a directory here; set "
+		    "PMEMTIER_ANY_DIR=1 to use the daemon's default tier", dir);
+		pmt_conn_put();
+		return MEMKIND_ERROR_INVALID;
+	}
 	if (daemon) {
 		if (pmt_conn_tier_for_dir(dir, &tier) != 0) {
 			pmt_conn_put();
 			return MEMKIND_ERROR_UNAVAILABLE;
 		}
-	} else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+	} else if (!kind_dir_usable(dir))
 		return MEMKIND_ERROR_INVALID;
 	if ((k = calloc(1, sizeof(*k))) == NULL) {
 		rc = MEMKIND_ERROR_MALLOC;
@@ -203,6 +237,76 @@ fail:
 	return rc;
 }
 
+/* Whether [base, base + len) meets any kind's range; kind lock held. */
+static bool
+kind_range_overlaps(const char *base, size_t len)
+{
+	uintptr_t	a = (uintptr_t)base;
+	unsigned	i, n;
+
+	n = __atomic_load_n(&pmt_ranges.high, __ATOMIC_ACQUIRE);
+	for (i = 0; i < n; i++) {
+		const struct pmt_range_slot *s = &pmt_ranges.slot[i];
+		uintptr_t sl = __atomic_load_n(&s->len, __ATOMIC_ACQUIRE);
+
+		if (sl != 0 && s->base < a + len && a < s->base + sl)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A kind over the caller's [addr, addr + size). A range that overlaps a
+ * kind's is refused: its pointers would be found in two kinds.
+ */
+int
+pmt_kind_create_fixed(void *addr, size_t size, struct memkind **out)
+{
+	struct pmt_je_backing	 b;
+	struct memkind		*k;
+	int			 rc;
+
+	if (out == NULL || addr == NULL || size == 0 ||
+	    (uintptr_t)addr + size < (uintptr_t)addr)
+		return MEMKIND_ERROR_INVALID;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return MEMKIND_ERROR_MALLOC;
+	k->type = PMT_KIND_ARENA;
+	k->fixed = true;
+	snprintf(k->name, sizeof(k->name), "fixed%p", addr);
+	if (pmt_fixed_init(&k->heap, addr, size) != 0) {
+		free(k);
+		return MEMKIND_ERROR_INVALID;
+	}
+	k->max_size = size;
+	b.alloc = pmt_fixed_alloc;
+	b.commit = pmt_fixed_commit;
+	b.decommit = pmt_fixed_decommit;
+	b.purge = pmt_fixed_purge;
+	b.arg = &k->heap;
+	/* One critical section: two overlapping ranges cannot both pass. */
+	pmt_kind_lock();
+	if (kind_range_overlaps(k->heap.base, k->heap.reserved))
+		rc = MEMKIND_ERROR_INVALID;
+	else if ((rc = kind_slot_take(k)) == 0) {
+		if ((rc = kind_setup_arena(k, &b)) != 0)
+			kind_table[k->slot] = NULL;
+		else
+			kind_set_gen(k, kind_next_gen++);
+	}
+	pmt_kind_unlock();
+	if (rc != 0)
+		goto fail;
+	pmt_debug("kind %s: fixed, %zu bytes at %p", k->name, k->heap.reserved,
+	    (void *)k->heap.base);
+	*out = k;
+	return MEMKIND_SUCCESS;
+fail:
+	pmt_fixed_fini(&k->heap);
+	free(k);
+	return rc;
+}
+
 int
 pmt_kind_destroy(struct memkind *k)
 {
@@ -224,7 +328,10 @@ pmt_kind_destroy(struct memkind *k)
 		pmt_bg_pass_unlock();
 	}
 	pmt_range_unregister(k->range_slot);
-	pmt_heap_fini(&k->heap);
+	if (k->fixed)
+		pmt_fixed_fini(&k->heap);
+	else
+		pmt_heap_fini(&k->heap);
 	if (daemon && !k->forked) {
 		pmt_kind_report_if_due();
 		pmt_conn_put();
@@ -259,6 +366,29 @@ kind_kmem_init(struct memkind *k)
 	return 0;
 }
 
+/* Sets up MEMKIND_REGULAR's arena over anonymous memory; kind lock held. */
+static int
+kind_regular_init(struct memkind *k)
+{
+	struct pmt_je_backing	b;
+	int			rc;
+
+	if (pmt_anon_init(&k->heap) != 0)
+		return MEMKIND_ERROR_MMAP;
+	b.alloc = pmt_anon_alloc;
+	b.commit = pmt_anon_commit;
+	b.decommit = pmt_anon_decommit;
+	b.purge = pmt_anon_purge;
+	b.arg = &k->heap;
+	if ((rc = kind_setup_arena(k, &b)) != 0) {
+		pmt_range_unreserve(k->heap.base, k->heap.reserved);
+		pmt_fixed_fini(&k->heap);
+		return rc;
+	}
+	kind_set_gen(k, kind_next_gen++);
+	return 0;
+}
+
 int
 pmt_kind_ready(struct memkind *k)
 {
@@ -272,7 +402,7 @@ pmt_kind_ready(struct memkind *k)
 		return MEMKIND_ERROR_UNAVAILABLE;	/* destroyed */
 	pmt_kind_lock();
 	if (k->init_state == 0 || k->init_state < 0) {
-		rc = kind_kmem_init(k);
+		rc = k->anon ? kind_regular_init(k) : kind_kmem_init(k);
 		k->init_state = rc == 0 ? 1 : -1;
 	}
 	rc = k->init_state == 1 ? 0 : MEMKIND_ERROR_UNAVAILABLE;
@@ -293,6 +423,21 @@ pmt_kind_foreach(void (*fn)(struct memkind *, void *), void *arg)
 			fn(k, arg);
 	}
 	pmt_kind_unlock();
+}
+
+struct memkind *
+pmt_kind_created(unsigned n)
+{
+	struct memkind	*k = NULL;
+
+	if (n >= PMT_KIND_MAX - PMT_KIND_STATIC_SLOTS)
+		return NULL;
+	pmt_kind_lock();
+	k = kind_table[PMT_KIND_STATIC_SLOTS + n];
+	if (k != NULL && (k->gen == 0 || k->forked))
+		k = NULL;
+	pmt_kind_unlock();
+	return k;
 }
 
 bool
@@ -399,7 +544,14 @@ kind_atfork_child(void)
 	for (i = 0; i < PMT_KIND_MAX; i++) {
 		struct memkind *k = kind_table[i];
 
-		if (k == NULL || k->type != PMT_KIND_ARENA || k->gen == 0)
+		/*
+		 * A fixed kind's memory is the caller's mapping, which the
+		 * child has as the program mapped it, and REGULAR's is
+		 * private anonymous memory the child has a copy of: those
+		 * kinds go on.
+		 */
+		if (k == NULL || k->type != PMT_KIND_ARENA || k->gen == 0 ||
+		    k->fixed || k->anon)
 			continue;
 		k->forked = true;
 		kind_set_gen(k, 0);
@@ -412,7 +564,10 @@ kind_atfork_child(void)
 	pthread_mutex_init(&kind_mutex, NULL);
 }
 
-/* Static kinds. Slots 0-3 are the kmem kinds' per-thread state. */
+/*
+ * Static kinds. Slots 0-3 are the kmem kinds' per-thread state, slot 4
+ * MEMKIND_REGULAR's.
+ */
 #define KIND_DRAM(n)	{ .type = PMT_KIND_DRAM, .is_static = true,	\
 	.name = n, .range_slot = -1 }
 #define KIND_KMEM(n, s, pref)	{ .type = PMT_KIND_ARENA, .is_static = true, \
@@ -422,7 +577,10 @@ kind_atfork_child(void)
 	.name = n, .range_slot = -1 }
 
 struct memkind pmt_kind_default = KIND_DRAM("memkind_default");
-struct memkind pmt_kind_regular = KIND_DRAM("memkind_regular");
+/* An arena kind of its own so that its blocks are told from DEFAULT's. */
+struct memkind pmt_kind_regular = { .type = PMT_KIND_ARENA,
+	.is_static = true, .anon = true, .slot = PMT_KIND_REGULAR_SLOT,
+	.name = "memkind_regular", .range_slot = -1 };
 static struct memkind kind_kmem[4] = {
 	KIND_KMEM("memkind_dax_kmem", 0, false),
 	KIND_KMEM("memkind_dax_kmem_all", 1, false),
@@ -485,6 +643,7 @@ kind_init(void)
 
 	for (i = 0; i < 4; i++)
 		kind_table[i] = &kind_kmem[i];
+	kind_table[PMT_KIND_REGULAR_SLOT] = &pmt_kind_regular;
 	pmt_thread_init();
 	(void)pthread_atfork(kind_atfork_prepare, kind_atfork_parent,
 	    kind_atfork_child);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * struct memkind and the table of kinds. Three sorts of kind exist:
- * DRAM kinds (MEMKIND_DEFAULT, MEMKIND_REGULAR) served by jemalloc's
- * default arenas, i.e. plain malloc; arena kinds (pmem kinds made by
- * memkind_create_pmem*, and the MEMKIND_DAX_KMEM* kinds) with their own
- * jemalloc arena over leased memory; and kinds this library does not offer
- * (HBW, HUGETLB, ...), which exist only so that programs link.
+ * the DRAM kind MEMKIND_DEFAULT, served by jemalloc's default arenas, i.e.
+ * plain malloc; arena kinds, each with its own jemalloc arena over an
+ * address range of its own: pmem kinds (memkind_create_pmem*) and the
+ * MEMKIND_DAX_KMEM* kinds over leased memory (lease.h), fixed kinds over
+ * the caller's range (fixed.h), MEMKIND_REGULAR over anonymous memory
+ * (anon.h); and kinds this library does not offer (HBW, HUGETLB, ...),
+ * which exist only so that programs link.
  *
  * Lock order: kind_lock > heap lock > connection lock.
  */
@@ -18,9 +20,10 @@
 #include "je.h"
 #include "lease.h"
 
-/* Slots: the four static kmem kinds first, then created kinds. */
+/* Slots: the four static kmem kinds and REGULAR, then created kinds. */
 #define PMT_KIND_MAX		512
-#define PMT_KIND_STATIC_SLOTS	4
+#define PMT_KIND_REGULAR_SLOT	4
+#define PMT_KIND_STATIC_SLOTS	5
 
 enum pmt_kind_type {
 	PMT_KIND_DRAM,
@@ -48,7 +51,9 @@ struct memkind {
 	bool			 fallback_dram;	/* DAX_KMEM_PREFERRED */
 	bool			 conservative;
 	bool			 forked;	/* inherited from a parent */
-	int			 init_state;	/* static kmem: 0, 1 ok, -1 */
+	bool			 fixed;		/* memkind_create_fixed */
+	bool			 anon;		/* MEMKIND_REGULAR (anon.h) */
+	int			 init_state;	/* static arena kind: 0, 1 ok, -1 */
 	int			 range_slot;
 	char			 name[64];
 	char			 dir[256];
@@ -67,9 +72,13 @@ int	 pmt_kind_ready(struct memkind *k);
 
 int	 pmt_kind_create_pmem(const char *dir, size_t max_size, int policy,
 	    struct memkind **out);
+int	 pmt_kind_create_fixed(void *addr, size_t size,
+	    struct memkind **out);
 int	 pmt_kind_destroy(struct memkind *k);
 /* Calls fn for every live arena kind, under kind_lock. */
 void	 pmt_kind_foreach(void (*fn)(struct memkind *, void *), void *arg);
+/* The n-th slot of created kinds: a live kind or NULL. */
+struct memkind *pmt_kind_created(unsigned n);
 /* Sends a UsageReport when a lease came or went or the daemon asked. */
 void	 pmt_kind_report_if_due(void);
 bool	 pmt_kind_daemon_mode(const struct memkind *k);

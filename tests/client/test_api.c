@@ -235,14 +235,9 @@ test_create_errors(void **state)
 	    MEMKIND_ERROR_INVALID);
 	assert_int_equal(memkind_create_pmem(tm.dir, 0, NULL),
 	    MEMKIND_ERROR_INVALID);
-	if (tm.daemon) {
-		/* No such directory here: the daemon's default tier serves. */
-		assert_int_equal(memkind_create_pmem("/nonexistent/dir", 0,
-		    &k), MEMKIND_SUCCESS);
-		assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
-	} else
-		assert_int_equal(memkind_create_pmem("/nonexistent/dir", 0,
-		    &k), MEMKIND_ERROR_INVALID);
+	/* No such directory: refused in both modes (client_compat_*). */
+	assert_int_equal(memkind_create_pmem("/nonexistent/dir", 0, &k),
+	    MEMKIND_ERROR_INVALID);
 	/* Static kinds are not destroyed. */
 	assert_int_not_equal(memkind_destroy_kind(MEMKIND_DEFAULT),
 	    MEMKIND_SUCCESS);

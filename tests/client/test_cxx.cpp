@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 //
-// The C++ allocators (pmem_allocator.h, memkind_allocator.h) with standard
+// The C++ allocators (pmem_allocator.h, memkind_allocator.h,
+// fixed_allocator.h) with standard
 // containers, built with g++, in one mode per run (see tmode.h).
+#include <cerrno>
 #include <cstdarg>
 #include <cstddef>
 #include <csetjmp>
@@ -9,6 +11,7 @@
 #include <list>
 #include <map>
 #include <new>
+#include <utility>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -17,6 +20,13 @@ extern "C" {
 #include <cmocka.h>
 }
 
+#include <sys/mman.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fixed_allocator.h>
+#include <hbw_allocator.h>
 #include <memkind.h>
 #include <memkind_allocator.h>
 #include <pmem_allocator.h>
@@ -137,6 +147,162 @@ test_errors_and_lifetime(void **)
 	assert_int_equal(tu_count_fds(), fds);
 }
 
+static void
+test_fixed_vector(void **)
+{
+	const std::size_t	 len = 32 << 20;
+	void			*m = mmap(nullptr, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char			*lo = static_cast<char *>(m);
+	std::size_t		 off;
+	bool			 threw = false;
+
+	assert_true(m != MAP_FAILED);
+	{
+		libmemkind::fixed::allocator<int> a(m, len);
+		std::vector<int, libmemkind::fixed::allocator<int>> v(a);
+
+		for (int i = 0; i < 1000000; i++)
+			v.push_back(i);
+		auto *d = reinterpret_cast<char *>(v.data());
+		assert_true(d >= lo && d + v.size() * sizeof(int) <= lo + len);
+		assert_ptr_equal(memkind_detect_kind(v.data()), a.kind());
+		off = static_cast<std::size_t>(d - lo);
+		// Only the range: 8 M ints do not fit in 32 MiB.
+		try {
+			v.resize(8 << 20);
+		} catch (const std::bad_alloc &) {
+			threw = true;
+		}
+		assert_true(threw);
+		assert_int_equal(v[999999], 999999);
+	}
+	// The last allocator destroyed the kind, not the mapping.
+	assert_int_equal(reinterpret_cast<int *>(lo + off)[999999], 999999);
+	threw = false;
+	try {
+		libmemkind::fixed::allocator<int> bad(nullptr, len);
+	} catch (const std::invalid_argument &) {
+		threw = true;
+	}
+	assert_true(threw);
+	assert_int_equal(munmap(m, len), 0);
+}
+
+// Counts its constructions and destructions; holds a string so that a
+// construct() that did not forward its arguments would show.
+struct counted {
+	static int	ctors;
+	static int	dtors;
+	int		n;
+	std::string	s;
+
+	counted(int n_, std::string s_) : n(n_), s(std::move(s_)) { ctors++; }
+	counted(const counted &o) : n(o.n), s(o.s) { ctors++; }
+	~counted() { dtors++; }
+};
+int counted::ctors;
+int counted::dtors;
+
+// memkind's ConstructDestroy, with the calls counted and the objects read.
+template <class Alloc>
+static void
+construct_destroy(const Alloc &proto)
+{
+	typename Alloc::template rebind<counted>::other	a(proto);
+	typename Alloc::template rebind<int>::other	ai(proto);
+	const std::string				long_s(200, 'x');
+
+	counted::ctors = counted::dtors = 0;
+	counted *p = a.allocate(2);
+	assert_ptr_equal(memkind_detect_kind(p), a.kind());
+	a.construct(p, 7, std::string("seven"));
+	a.construct(p + 1, p[0]);
+	assert_int_equal(counted::ctors, 2);
+	assert_int_equal(counted::dtors, 0);
+	assert_int_equal(p[0].n, 7);
+	assert_string_equal(p[0].s.c_str(), "seven");
+	assert_int_equal(p[1].n, 7);
+	assert_string_equal(p[1].s.c_str(), "seven");
+	a.destroy(p + 1);
+	assert_int_equal(counted::dtors, 1);
+	a.construct(p + 1, 8, long_s);
+	assert_int_equal(counted::ctors, 3);
+	assert_true(p[1].s == long_s);
+	a.destroy(p);
+	a.destroy(p + 1);
+	assert_int_equal(counted::dtors, 3);
+	a.deallocate(p, 2);
+
+	int *i = ai.allocate(1);
+	ai.construct(i, 42);
+	assert_int_equal(*i, 42);
+	ai.construct(i);	// value-initialised
+	assert_int_equal(*i, 0);
+	ai.destroy(i);
+	ai.deallocate(i, 1);
+}
+
+static void
+test_construct_destroy(void **)
+{
+	const std::size_t	 len = 16 << 20;
+	void			*m = mmap(nullptr, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	assert_true(m != MAP_FAILED);
+	construct_destroy(libmemkind::pmem::allocator<char>(tm.dir, 0));
+	construct_destroy(libmemkind::static_kind::allocator<char>(
+	    libmemkind::kinds::DEFAULT));
+	construct_destroy(libmemkind::fixed::allocator<char>(m, len));
+	assert_int_equal(munmap(m, len), 0);
+}
+
+// No high-bandwidth memory: ordinary memory under the default policy,
+// std::bad_alloc under BIND (in a child: the policy is fixed per process).
+static void
+test_hbw_allocator(void **)
+{
+	hbw::allocator<int>			a;
+	std::vector<int, hbw::allocator<int>>	v(a);
+	hbw::allocator<counted>			c(a);
+	pid_t					pid;
+	int					status;
+
+	// Before this process's first hbw allocation fixes the policy.
+	if ((pid = fork()) == 0) {
+		bool threw = false;
+
+		if (hbw_set_policy(HBW_POLICY_BIND) != 0)
+			_exit(2);
+		try {
+			(void)hbw::allocator<int>().allocate(10);
+		} catch (const std::bad_alloc &) {
+			threw = true;
+		}
+		_exit(threw ? 0 : 1);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	for (int i = 0; i < 100000; i++)
+		v.push_back(i);
+	assert_int_equal(v[99999], 99999);
+	assert_ptr_equal(memkind_detect_kind(v.data()), MEMKIND_DEFAULT);
+	assert_true(a == c && !(a != c));
+	counted::ctors = counted::dtors = 0;
+	counted *p = c.allocate(1);
+	c.construct(p, 3, std::string("three"));
+	assert_int_equal(p->n, 3);
+	c.destroy(p);
+	c.deallocate(p, 1);
+	assert_int_equal(counted::ctors, 1);
+	assert_int_equal(counted::dtors, 1);
+	assert_int_equal(hbw_get_policy(), HBW_POLICY_PREFERRED);
+	assert_int_equal(hbw_set_policy(HBW_POLICY_BIND), EPERM);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -146,6 +312,9 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_map),
 		cmocka_unit_test(test_static_kind),
 		cmocka_unit_test(test_errors_and_lifetime),
+		cmocka_unit_test(test_fixed_vector),
+		cmocka_unit_test(test_construct_destroy),
+		cmocka_unit_test(test_hbw_allocator),
 	};
 	int	rc;
 

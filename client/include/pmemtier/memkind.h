@@ -115,7 +115,10 @@ int	memkind_create_pmem_with_config(struct memkind_config *cfg,
 /* Not offered by libpmemtier: returns MEMKIND_ERROR_UNAVAILABLE. */
 int	memkind_create_kind(memkind_memtype_t memtype_flags,
 	    memkind_policy_t policy, memkind_bits_t flags, memkind_t *kind);
-/* Not offered by libpmemtier: returns MEMKIND_ERROR_UNAVAILABLE. */
+/*
+ * A kind whose memory is [addr, addr + size), which the caller mapped and
+ * keeps mapped until the kind is destroyed (destroying it unmaps nothing).
+ */
 int	memkind_create_fixed(void *addr, size_t size, memkind_t *kind);
 int	memkind_destroy_kind(memkind_t kind);
 memkind_t memkind_detect_kind(void *ptr);
@@ -175,13 +178,12 @@ extern memkind_t MEMKIND_LOWEST_LATENCY_LOCAL;
 extern memkind_t MEMKIND_LOWEST_LATENCY_LOCAL_PREFERRED;
 extern memkind_t MEMKIND_HIGHEST_BANDWIDTH_LOCAL;
 extern memkind_t MEMKIND_HIGHEST_BANDWIDTH_LOCAL_PREFERRED;
-/* Deprecated in memkind, kept for linking. */
-extern memkind_t MEMKIND_HBW_GBTLB;
-extern memkind_t MEMKIND_HBW_PREFERRED_GBTLB;
-extern memkind_t MEMKIND_GBTLB;
 
 #ifdef __cplusplus
 }
 #endif
+
+/* MEMKIND_*GBTLB and kinds by partition, as memkind.h includes them. */
+#include "memkind_deprecated.h"
 
 #endif /* PMEMTIER_MEMKIND_H */

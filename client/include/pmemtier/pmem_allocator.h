@@ -13,6 +13,7 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "memkind.h"
 
@@ -136,6 +137,20 @@ public:
 	void deallocate(pointer p, size_type) const noexcept
 	{
 		memkind_free(kind_->get(), p);
+	}
+	// Constructs a U at p with args, and destroys it: what
+	// std::allocator had before C++20, kept because code written for
+	// memkind calls them directly (C++17 allocator_traits would fall back
+	// to placement new without them).
+	template <class U, class... Args>
+	void construct(U *p, Args &&...args) const
+	{
+		::new (static_cast<void *>(p)) U(std::forward<Args>(args)...);
+	}
+	template <class U>
+	void destroy(U *p) const
+	{
+		p->~U();
 	}
 	size_type max_size() const noexcept
 	{

@@ -17,6 +17,7 @@ extern "C" {
 
 #define PMEMTIER_MODE_STANDALONE	0	/* a temp file in the kind's dir */
 #define PMEMTIER_MODE_DAEMON		1	/* leases from pmemtierd */
+#define PMEMTIER_MODE_FIXED		2	/* the caller's range */
 
 struct pmemtier_kind_info {
 	char	name[64];	/* the label of its leases in the daemon's status */

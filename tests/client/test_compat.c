@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Small points of memkind 1.14 compatibility, each pinned where it once
+ * differed, run once per mode (see tmode.h).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <numa.h>
+
+#include <memkind.h>
+
+#include "tmode.h"
+#include "tutil.h"
+
+/* Calling the deprecated interface is the point here. */
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
+static void
+test_kind_by_partition(void **state)
+{
+	/* memkind_deprecated.h's numbering, kind by kind. */
+	const struct {
+		int		 partition;
+		memkind_t	*kind;
+	} want[] = {
+		{ MEMKIND_PARTITION_DEFAULT, &MEMKIND_DEFAULT },
+		{ MEMKIND_PARTITION_HBW, &MEMKIND_HBW },
+		{ MEMKIND_PARTITION_HBW_HUGETLB, &MEMKIND_HBW_HUGETLB },
+		{ MEMKIND_PARTITION_HBW_PREFERRED, &MEMKIND_HBW_PREFERRED },
+		{ MEMKIND_PARTITION_HBW_PREFERRED_HUGETLB,
+		    &MEMKIND_HBW_PREFERRED_HUGETLB },
+		{ MEMKIND_PARTITION_HUGETLB, &MEMKIND_HUGETLB },
+		{ MEMKIND_PARTITION_HBW_GBTLB, &MEMKIND_HBW_GBTLB },
+		{ MEMKIND_PARTITION_HBW_PREFERRED_GBTLB,
+		    &MEMKIND_HBW_PREFERRED_GBTLB },
+		{ MEMKIND_PARTITION_GBTLB, &MEMKIND_GBTLB },
+		{ MEMKIND_PARTITION_HBW_INTERLEAVE, &MEMKIND_HBW_INTERLEAVE },
+		{ MEMKIND_PARTITION_INTERLEAVE, &MEMKIND_INTERLEAVE },
+		{ MEMKIND_PARTITION_REGULAR, &MEMKIND_REGULAR },
+		{ MEMKIND_PARTITION_HBW_ALL, &MEMKIND_HBW_ALL },
+		{ MEMKIND_PARTITION_HBW_ALL_HUGETLB, &MEMKIND_HBW_ALL_HUGETLB },
+		{ MEMKIND_PARTITION_DAX_KMEM, &MEMKIND_DAX_KMEM },
+		{ MEMKIND_PARTITION_DAX_KMEM_ALL, &MEMKIND_DAX_KMEM_ALL },
+		{ MEMKIND_PARTITION_DAX_KMEM_PREFERRED,
+		    &MEMKIND_DAX_KMEM_PREFERRED },
+		{ MEMKIND_PARTITION_DAX_KMEM_INTERLEAVE,
+		    &MEMKIND_DAX_KMEM_INTERLEAVE },
+		{ MEMKIND_PARTITION_HIGHEST_CAPACITY,
+		    &MEMKIND_HIGHEST_CAPACITY },
+		{ MEMKIND_PARTITION_HIGHEST_CAPACITY_PREFERRED,
+		    &MEMKIND_HIGHEST_CAPACITY_PREFERRED },
+		{ MEMKIND_PARTITION_HIGHEST_CAPACITY_LOCAL,
+		    &MEMKIND_HIGHEST_CAPACITY_LOCAL },
+		{ MEMKIND_PARTITION_HIGHEST_CAPACITY_LOCAL_PREFERRED,
+		    &MEMKIND_HIGHEST_CAPACITY_LOCAL_PREFERRED },
+		{ MEMKIND_PARTITION_LOWEST_LATENCY_LOCAL,
+		    &MEMKIND_LOWEST_LATENCY_LOCAL },
+		{ MEMKIND_PARTITION_LOWEST_LATENCY_LOCAL_PREFERRED,
+		    &MEMKIND_LOWEST_LATENCY_LOCAL_PREFERRED },
+		{ MEMKIND_PARTITION_HIGHEST_BANDWIDTH_LOCAL,
+		    &MEMKIND_HIGHEST_BANDWIDTH_LOCAL },
+		{ MEMKIND_PARTITION_HIGHEST_BANDWIDTH_LOCAL_PREFERRED,
+		    &MEMKIND_HIGHEST_BANDWIDTH_LOCAL_PREFERRED },
+	};
+	memkind_t	k, pk = NULL;
+	size_t		i;
+
+	assert_int_equal(MEMKIND_NUM_BASE_KIND, 26);
+	assert_int_equal(sizeof(want) / sizeof(want[0]),
+	    MEMKIND_NUM_BASE_KIND);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_int_equal(want[i].partition, (int)i);
+		k = NULL;
+		assert_int_equal(memkind_get_kind_by_partition(
+		    want[i].partition, &k), MEMKIND_SUCCESS);
+		assert_ptr_equal(k, *want[i].kind);
+	}
+	/* Created kinds follow, the first one at MEMKIND_NUM_BASE_KIND. */
+	k = MEMKIND_DEFAULT;
+	assert_int_equal(memkind_get_kind_by_partition(MEMKIND_NUM_BASE_KIND,
+	    &k), MEMKIND_ERROR_UNAVAILABLE);
+	assert_null(k);
+	assert_int_equal(memkind_create_pmem(tm.dir, 0, &pk), MEMKIND_SUCCESS);
+	assert_int_equal(memkind_get_kind_by_partition(MEMKIND_NUM_BASE_KIND,
+	    &k), MEMKIND_SUCCESS);
+	assert_ptr_equal(k, pk);
+	assert_int_equal(memkind_destroy_kind(pk), MEMKIND_SUCCESS);
+	k = MEMKIND_DEFAULT;
+	assert_int_equal(memkind_get_kind_by_partition(MEMKIND_NUM_BASE_KIND,
+	    &k), MEMKIND_ERROR_UNAVAILABLE);
+	assert_null(k);
+	/* Out of range either way. */
+	k = MEMKIND_DEFAULT;
+	assert_int_equal(memkind_get_kind_by_partition(-1, &k),
+	    MEMKIND_ERROR_UNAVAILABLE);
+	assert_null(k);
+	k = MEMKIND_DEFAULT;
+	assert_int_equal(memkind_get_kind_by_partition(MEMKIND_MAX_KIND, &k),
+	    MEMKIND_ERROR_UNAVAILABLE);
+	assert_null(k);
+}
+
+/*
+ * memkind_posix_memalign() reports failure by its return value only and
+ * leaves errno as it was (memkind 1.14: rc 12, errno untouched), on every
+ * kind, including one that is never available.
+ */
+static void
+test_posix_memalign_errno(void **state)
+{
+	memkind_t	kinds[3] = { MEMKIND_DEFAULT, NULL, MEMKIND_HBW };
+	void		*p;
+	size_t		 i;
+
+	assert_int_equal(memkind_create_pmem(tm.dir, 0, &kinds[1]),
+	    MEMKIND_SUCCESS);
+	for (i = 0; i < 3; i++) {
+		p = (void *)1;
+		errno = 1234;
+		assert_int_equal(memkind_posix_memalign(kinds[i], &p, 64,
+		    SIZE_MAX), ENOMEM);
+		assert_int_equal(errno, 1234);
+		assert_null(p);
+		errno = 1234;
+		assert_int_equal(memkind_posix_memalign(kinds[i], &p, 64,
+		    SIZE_MAX / 2), ENOMEM);
+		assert_int_equal(errno, 1234);
+		assert_int_equal(memkind_posix_memalign(kinds[i], &p, 3, 64),
+		    EINVAL);
+		assert_int_equal(errno, 1234);
+	}
+	/* And a success leaves it alone too. */
+	assert_int_equal(memkind_posix_memalign(kinds[1], &p, 64, 100), 0);
+	assert_int_equal(errno, 1234);
+	memkind_free(NULL, p);
+	assert_int_equal(memkind_destroy_kind(kinds[1]), MEMKIND_SUCCESS);
+}
+
+/*
+ * A dir that is no directory here is MEMKIND_ERROR_INVALID in both modes,
+ * as in memkind; in daemon mode PMEMTIER_ANY_DIR=1 lets the daemon's
+ * default tier serve it instead. Standalone mode has nowhere else to go.
+ */
+static void
+test_create_pmem_missing_dir(void **state)
+{
+	char		file[400];
+	memkind_t	k = NULL;
+	int		fd;
+
+	snprintf(file, sizeof(file), "%s/plain-file", tm.dir);
+	fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(memkind_create_pmem("/nonexistent/dir", 0, &k),
+	    MEMKIND_ERROR_INVALID);
+	assert_null(k);
+	assert_int_equal(memkind_create_pmem(file, 0, &k),
+	    MEMKIND_ERROR_INVALID);
+	setenv("PMEMTIER_ANY_DIR", "0", 1);
+	assert_int_equal(memkind_create_pmem("/nonexistent/dir", 0, &k),
+	    MEMKIND_ERROR_INVALID);
+	setenv("PMEMTIER_ANY_DIR", "1", 1);
+	if (tm.daemon) {
+		assert_int_equal(memkind_create_pmem("/nonexistent/dir",
+		    32 << 20, &k), MEMKIND_SUCCESS);
+		memkind_free(k, memkind_malloc(k, 1000));
+		assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
+	} else
+		assert_int_equal(memkind_create_pmem("/nonexistent/dir", 0,
+		    &k), MEMKIND_ERROR_INVALID);
+	unsetenv("PMEMTIER_ANY_DIR");
+	unlink(file);
+}
+
+/* memkind's own computation, through libnuma, node by node. */
+static ssize_t
+numa_capacity(bool cpu_nodes)
+{
+	struct bitmask	*cpus = numa_allocate_cpumask();
+	ssize_t		 sum = 0;
+	int		 n;
+
+	for (n = 0; n <= numa_max_node(); n++) {
+		bool use;
+
+		if (cpu_nodes)
+			use = numa_node_to_cpus(n, cpus) == 0 &&
+			    numa_bitmask_weight(cpus) > 0;
+		else
+			use = numa_bitmask_isbitset(numa_all_nodes_ptr, n);
+		if (use)
+			sum += numa_node_size64(n, NULL);
+	}
+	numa_bitmask_free(cpus);
+	return sum;
+}
+
+/*
+ * DEFAULT: the memory of the nodes the process may allocate on; REGULAR:
+ * of the nodes with CPUs (memkind 1.14's get_capacity_test does the same
+ * sums with libnuma).
+ */
+static void
+test_dram_capacity(void **state)
+{
+	if (numa_available() < 0)
+		skip();
+	assert_true(numa_capacity(false) > 0);
+	assert_int_equal(memkind_get_capacity(MEMKIND_DEFAULT),
+	    numa_capacity(false));
+	assert_int_equal(memkind_get_capacity(MEMKIND_REGULAR),
+	    numa_capacity(true));
+}
+
+/*
+ * memkind_detect_kind() tells MEMKIND_REGULAR's blocks from DEFAULT's
+ * (memkind 1.14 gives each its own arenas), whatever made or moved them,
+ * and a freed REGULAR block never comes back from DEFAULT or malloc().
+ */
+static void
+test_detect_regular(void **state)
+{
+	enum { N = 2000 };
+	static void	*r[N], *d[N];
+	char		*p, *q;
+	size_t		 before, after, i;
+	pid_t		 pid;
+	int		 status;
+
+	assert_int_equal(memkind_check_available(MEMKIND_REGULAR), 0);
+	p = memkind_malloc(MEMKIND_REGULAR, 100);
+	assert_non_null(p);
+	assert_ptr_equal(memkind_detect_kind(p), MEMKIND_REGULAR);
+	q = memkind_malloc(MEMKIND_DEFAULT, 100);
+	assert_ptr_equal(memkind_detect_kind(q), MEMKIND_DEFAULT);
+	memkind_free(NULL, q);
+	q = malloc(100);
+	assert_ptr_equal(memkind_detect_kind(q), MEMKIND_DEFAULT);
+	/* realloc moves a block between the two kinds with its data. */
+	memset(q, 'd', 100);
+	q = memkind_realloc(MEMKIND_REGULAR, q, 200);
+	assert_ptr_equal(memkind_detect_kind(q), MEMKIND_REGULAR);
+	assert_int_equal(q[99], 'd');
+	q = memkind_realloc(MEMKIND_DEFAULT, q, 300);
+	assert_ptr_equal(memkind_detect_kind(q), MEMKIND_DEFAULT);
+	assert_int_equal(q[99], 'd');
+	memkind_free(NULL, q);
+	q = memkind_realloc(NULL, p, 5000);
+	assert_ptr_equal(memkind_detect_kind(q), MEMKIND_REGULAR);
+	memkind_free(MEMKIND_DEFAULT, q);
+	q = memkind_calloc(MEMKIND_REGULAR, 10, 10);
+	assert_ptr_equal(memkind_detect_kind(q), MEMKIND_REGULAR);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(q[i], 0);
+	memkind_free(MEMKIND_REGULAR, q);
+	assert_int_equal(memkind_posix_memalign(MEMKIND_REGULAR, (void **)&q,
+	    4096, 3 << 20), 0);
+	assert_ptr_equal(memkind_detect_kind(q), MEMKIND_REGULAR);
+	memkind_free(NULL, q);
+
+	/* Freed by NULL, DEFAULT or REGULAR, never handed out as DEFAULT. */
+	for (i = 0; i < N; i++)
+		r[i] = memkind_malloc(MEMKIND_REGULAR, 64);
+	for (i = 0; i < N; i++)
+		memkind_free(i % 3 == 0 ? NULL : i % 3 == 1 ?
+		    MEMKIND_DEFAULT : MEMKIND_REGULAR, r[i]);
+	for (i = 0; i < N; i++) {
+		d[i] = i % 2 ? malloc(64) : memkind_malloc(MEMKIND_DEFAULT, 64);
+		assert_ptr_equal(memkind_detect_kind(d[i]), MEMKIND_DEFAULT);
+	}
+	for (i = 0; i < N; i++)
+		free(d[i]);
+
+	/* Its own statistics. */
+	assert_int_equal(memkind_update_cached_stats(), MEMKIND_SUCCESS);
+	assert_int_equal(memkind_get_stat(MEMKIND_REGULAR,
+	    MEMKIND_STAT_TYPE_ALLOCATED, &before), MEMKIND_SUCCESS);
+	p = memkind_malloc(MEMKIND_REGULAR, 8 << 20);
+	memset(p, 1, 8 << 20);
+	assert_int_equal(memkind_update_cached_stats(), MEMKIND_SUCCESS);
+	assert_int_equal(memkind_get_stat(MEMKIND_REGULAR,
+	    MEMKIND_STAT_TYPE_ALLOCATED, &after), MEMKIND_SUCCESS);
+	assert_true(after >= before + (8 << 20));
+
+	/* A fork child has REGULAR's memory and goes on using the kind. */
+	if ((pid = fork()) == 0) {
+		char *c = memkind_malloc(MEMKIND_REGULAR, 100);
+
+		_exit(c == NULL || memkind_detect_kind(c) != MEMKIND_REGULAR ||
+		    p[(8 << 20) - 1] != 1);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	memkind_free(NULL, p);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kind_by_partition),
+		cmocka_unit_test(test_posix_memalign_errno),
+		cmocka_unit_test(test_create_pmem_missing_dir),
+		cmocka_unit_test(test_dram_capacity),
+		cmocka_unit_test(test_detect_regular),
+	};
+	int	rc;
+
+	unsetenv("PMEMTIER_DEBUG");
+	if ((rc = tmode_setup(argc, argv, NULL)) != 0)
+		return rc;
+	rc = cmocka_run_group_tests_name(tm.daemon ? "client_compat_daemon" :
+	    "client_compat_standalone", tests, NULL, NULL);
+	return tmode_teardown(rc != 0);
+}
