@@ -135,7 +135,13 @@ control_inherit(void)
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
 		fatal("control_init: fcntl");
 	control.fd = fd;
-	control.activated = 1;
+	/*
+	 * Passed by systemd, or by this daemon's previous image (SIGUSR2),
+	 * which says whether it had made the socket file itself.
+	 */
+	control.activated = getenv("PMEMTIERD_SOCKET_OWNED") == NULL ||
+	    strcmp(getenv("PMEMTIERD_SOCKET_OWNED"), "1") != 0;
+	unsetenv("PMEMTIERD_SOCKET_OWNED");
 	/* Status reports where clients really connect. */
 	{
 		struct sockaddr_un	sun;
@@ -147,7 +153,8 @@ control_inherit(void)
 			snprintf(control.path, sizeof(control.path), "%.*s",
 			    (int)(sizeof(sun.sun_path) - 1), sun.sun_path);
 	}
-	log_info("control_init: using the socket passed by systemd (%s)",
+	log_info("control_init: using the socket passed by %s (%s)",
+	    control.activated ? "systemd" : "the daemon before its re-exec",
 	    control.path);
 	return 1;
 }
@@ -383,6 +390,38 @@ control_serve(int fd)
 		return;
 	}
 	conn_new(fd, &pr);
+}
+
+int
+control_handover(void)
+{
+	int	fd;
+
+	if (control.ev != NULL) {
+		event_free(control.ev);
+		control.ev = NULL;
+	}
+	if (control.retry != NULL) {
+		event_free(control.retry);
+		control.retry = NULL;
+	}
+	control_spare_give();
+	if (control.fd < 0)
+		return -1;
+	/* As systemd passes it: fd 3, kept across execve. */
+	if (control.fd != SD_LISTEN_FDS_START) {
+		if ((fd = dup2(control.fd, SD_LISTEN_FDS_START)) < 0)
+			return -1;
+		close(control.fd);
+		control.fd = fd;
+	}
+	if (fcntl(control.fd, F_SETFD, 0) != 0)
+		return -1;
+	/* Whose the socket file is goes with it. */
+	if (setenv("PMEMTIERD_SOCKET_OWNED", control.activated ? "0" : "1",
+	    1) != 0)
+		return -1;
+	return 0;
 }
 
 void

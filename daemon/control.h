@@ -23,5 +23,11 @@ const char *control_path(void);
  */
 int	control_over_budget(const struct principal *, char *msg, size_t len);
 int	control_activated(void);
+/*
+ * For an in-place re-exec (SIGUSR2): stops accepting and leaves the
+ * listening socket on fd 3 without close-on-exec, as systemd passes it,
+ * so that clients queue in its backlog meanwhile. 0 or -1.
+ */
+int	control_handover(void);
 
 #endif /* PMEMTIERD_CONTROL_H */

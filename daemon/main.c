@@ -150,12 +150,25 @@ fail:
 	return -1;
 }
 
+#define MAIN_NSIGS	4
+
+/* SIGUSR2 asked for an in-place re-exec (main_reexec). */
+static int	main_reexec_asked;
+/* The binary to exec again, resolved at start (an upgrade replaces it). */
+static char	main_exe[PATH_MAX];
+static char   **main_argv;
+
 static void
 main_signal(evutil_socket_t sig, short what, void *arg)
 {
 	char	err[1024];
 
 	switch (sig) {
+	case SIGUSR2:
+		log_info("main: SIGUSR2: re-executing %s in place", main_exe);
+		main_reexec_asked = 1;
+		event_base_loopexit(pmtd->base, NULL);
+		break;
 	case SIGHUP:
 		log_info("main: SIGHUP: reloading");
 		pmtd_reload(err, sizeof(err));
@@ -219,10 +232,10 @@ main_watchdog_arm(void)
 static void
 main_signals(struct event **sigs)
 {
-	const int	signos[3] = { SIGTERM, SIGINT, SIGHUP };
+	const int	signos[MAIN_NSIGS] = { SIGTERM, SIGINT, SIGHUP, SIGUSR2 };
 	int		i;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < MAIN_NSIGS; i++) {
 		sigs[i] = evsignal_new(pmtd->base, signos[i], main_signal, NULL);
 		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) != 0)
 			fatalx("main: cannot watch signal %d", signos[i]);
@@ -273,6 +286,37 @@ main_startup(const char *socket, struct event **sigs)
 	control_listen();
 }
 
+/*
+ * In-place re-exec for upgrades: the binary at the path this daemon was
+ * started from is executed again, in the same process (systemd's MAINPID
+ * stays), with the listening socket kept open on fd 3 so that clients
+ * wait in its backlog instead of finding no daemon. Everything else goes
+ * as in a stop: leases are dropped, not ended, the journal is flushed,
+ * and the new image takes the leases over from their processes at start.
+ * If the exec fails the daemon exits 1 (systemd restarts it).
+ */
+static void
+main_reexec(void)
+{
+	char	pid[32];
+
+	sd_notify(0, "RELOADING=1");
+	if (control_handover() != 0)
+		fatal("main: re-exec: cannot keep the socket");
+	worker_fini();
+	journal_close();
+	conn_close_all();
+	lease_table_fini(&pmtd->tiers);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	if (setenv("LISTEN_FDS", "1", 1) != 0 ||
+	    setenv("LISTEN_PID", pid, 1) != 0)
+		fatal("main: re-exec: setenv");
+	unsetenv("LISTEN_FDNAMES");
+	closer_fini();
+	execv(main_exe, main_argv);
+	fatal("main: re-exec: %s", main_exe);
+}
+
 static void
 main_shutdown(void)
 {
@@ -297,12 +341,23 @@ main_shutdown(void)
 int
 main(int argc, char *argv[])
 {
-	struct event	*sigs[3], *audit, *zombies, *watchdog;
+	struct event	*sigs[MAIN_NSIGS], *audit, *zombies, *watchdog;
 	struct timeval	 tv;
 	char		 err[1024];
 	int		 ch, check = 0, i;
 
 	pmtd->conf_path = PMEMTIER_DEFAULT_CONFIG;
+	main_argv = argv;
+	/* Before anyone can replace it: an upgrade execs the new file. */
+	if (readlink("/proc/self/exe", main_exe, sizeof(main_exe) - 1) < 0)
+		snprintf(main_exe, sizeof(main_exe), "%s", argv[0]);
+	{
+		char	*del = strstr(main_exe, " (deleted)");
+
+		/* Re-executed after an upgrade: the path, not the old inode. */
+		if (del != NULL && del[strlen(" (deleted)")] == '\0')
+			*del = '\0';
+	}
 	while ((ch = getopt(argc, argv, "df:hns:v")) != -1) {
 		switch (ch) {
 		case 'd': pmtd->foreground = 1; break;
@@ -351,12 +406,14 @@ main(int argc, char *argv[])
 	sd_notify(0, "READY=1");
 	event_base_dispatch(pmtd->base);
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < MAIN_NSIGS; i++)
 		event_free(sigs[i]);
 	event_free(audit);
 	event_free(zombies);
 	if (watchdog != NULL)
 		event_free(watchdog);
+	if (main_reexec_asked)
+		main_reexec();
 	main_shutdown();
 	return 0;
 }

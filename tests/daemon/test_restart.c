@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -526,6 +527,84 @@ test_kept_file_taken_back(void **state)
 	close(ores[1]);
 }
 
+/* Lines of the daemon's log that contain what. */
+static int
+log_count(const char *what)
+{
+	char	 path[400], line[1024];
+	int	 n = 0;
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/pmemtierd.log", d.dir);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, what) != NULL)
+			n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * An upgrade in place: SIGUSR2 makes the daemon exec its binary again in
+ * the same process, keeping the listening socket. Clients never find the
+ * socket gone or refusing (they wait in its backlog), the pid stays (what
+ * systemd watches), and the new image takes every lease over.
+ */
+static void
+test_reexec(void **state)
+{
+	static struct snap	before[512], after[512];
+	struct timespec		ts = { 0, 2 * 1000 * 1000 };
+	size_t			nb, na, i;
+	pid_t			prober;
+	int			status, s, refused = 0, pr[2], n;
+
+	start_clients();
+	nb = snapshot(before, 512);
+	assert_int_equal(pipe(pr), 0);
+	fflush(NULL);
+	/* Connects every 2 ms for a second or more; counts refusals. */
+	if ((prober = fork()) == 0) {
+		close(pr[0]);
+		for (n = 0; n < 500; n++) {
+			if ((s = tc_connect(d.socket)) < 0)
+				refused++;
+			else
+				close(s);
+			nanosleep(&ts, NULL);
+		}
+		(void)!write(pr[1], &refused, sizeof(refused));
+		_exit(0);
+	}
+	close(pr[1]);
+	nanosleep(&ts, NULL);
+	assert_int_equal(kill(d.pid, SIGUSR2), 0);
+	for (i = 0; i < 1000 && log_count("restore: ") == 0; i++)
+		nanosleep(&ts, NULL);
+	if (log_count("restore: ") == 0)
+		fail_msg("no restore after SIGUSR2");
+	/* Still the same process: it was never reaped. */
+	assert_int_equal(waitpid(d.pid, &status, WNOHANG), 0);
+	assert_int_equal(read(pr[0], &refused, sizeof(refused)),
+	    sizeof(refused));
+	assert_int_equal(waitpid(prober, &status, 0), prober);
+	close(pr[0]);
+	if (refused != 0)
+		fail_msg("%d connection attempts refused during the re-exec",
+		    refused);
+	na = snapshot(after, 512);
+	assert_int_equal(na, nb);
+	for (i = 0; i < nb; i++) {
+		assert_int_equal(after[i].id, before[i].id);
+		assert_int_equal(after[i].size, before[i].size);
+		assert_int_equal(after[i].pid, before[i].pid);
+	}
+	assert_int_equal(log_count("re-executing"), 1);
+	verify_clients();
+	stop_clients();
+}
+
 static int
 setup(void **state)
 {
@@ -589,6 +668,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_kept_file_taken_back,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reexec, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
