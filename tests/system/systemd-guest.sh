@@ -153,6 +153,20 @@ new_daemon "$pid" || fail "not restarted after KILL"
 [ "$(held)" = "$ids" ] || fail "leases across KILL: $(held), before $ids"
 journalctl -b --no-pager -u pmemtierd.service | grep 'restore: ' | tail -n 1
 echo "ok: leases taken over after systemctl kill -s KILL"
+# Upgrade in place: the same MainPID, the same leases, active again.
+pid=$npid
+systemctl kill -s USR2 pmemtierd.service
+for _ in $(seq 1 50); do
+	journalctl -b --no-pager -u pmemtierd.service |
+	    grep -q "re-executing" &&
+	    [ "$(held)" = "$ids" ] && break
+	sleep 0.2
+done
+[ "$(systemctl show -P MainPID pmemtierd.service)" = "$pid" ] ||
+    fail "SIGUSR2 replaced the process"
+systemctl is-active --quiet pmemtierd.service || fail "inactive after SIGUSR2"
+[ "$(held)" = "$ids" ] || fail "leases across SIGUSR2: $(held), before $ids"
+echo "ok: leases taken over after an in-place re-exec (SIGUSR2)"
 kill "$holder"
 wait "$holder"
 
