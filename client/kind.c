@@ -105,7 +105,11 @@ kind_slot_take(struct memkind *k)
 			k->slot = i;
 			return 0;
 		}
-	return MEMKIND_ERROR_TOOMANY;
+	/*
+	 * memkind runs out of jemalloc arenas before its kind table fills
+	 * (after ~480 kinds) and says so: programs test for that code.
+	 */
+	return MEMKIND_ERROR_ARENAS_CREATE;
 }
 
 /* Range registration and arena of an arena kind whose heap is set up. */

@@ -309,6 +309,31 @@ test_detect_regular(void **state)
 	memkind_free(NULL, p);
 }
 
+/*
+ * Creating kinds until none is left ends with memkind's code for it,
+ * MEMKIND_ERROR_ARENAS_CREATE, and every kind made still works.
+ */
+static void
+test_too_many_kinds(void **state)
+{
+	static memkind_t	k[600];
+	size_t			n, i;
+	void			*p;
+	int			rc = MEMKIND_SUCCESS;
+
+	for (n = 0; n < 600; n++)
+		if ((rc = memkind_create_pmem(tm.dir, 32 << 20, &k[n])) !=
+		    MEMKIND_SUCCESS)
+			break;
+	assert_true(n > 400 && n < 600);
+	assert_int_equal(rc, MEMKIND_ERROR_ARENAS_CREATE);
+	for (i = 0; i < n; i++) {
+		assert_non_null(p = memkind_malloc(k[i], 64));
+		memkind_free(k[i], p);
+		assert_int_equal(memkind_destroy_kind(k[i]), MEMKIND_SUCCESS);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -318,6 +343,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_create_pmem_missing_dir),
 		cmocka_unit_test(test_dram_capacity),
 		cmocka_unit_test(test_detect_regular),
+		cmocka_unit_test(test_too_many_kinds),
 	};
 	int	rc;
 
