@@ -108,6 +108,14 @@ struct quota_rule {
 };
 TAILQ_HEAD(quota_rules, quota_rule);
 
+/* [metrics]: where the daemon serves its metrics (metrics_http.c). */
+struct metrics_conf {
+	char			 listen[128];	/* "host:port"; "": none */
+	char			 socket[PATH_MAX];	/* "": none */
+	mode_t			 socket_mode;
+	int			 buckets;	/* per-bucket quota series */
+};
+
 struct pmtd_config {
 	char			 socket[PATH_MAX];
 	mode_t			 socket_mode;
@@ -124,6 +132,7 @@ struct pmtd_config {
 	struct quota_rules	 rules;
 	struct discovery_conf	 disc;
 	struct device_confs	 devices;
+	struct metrics_conf	 metrics;
 };
 
 /* ---- who the peer is (peer.c) ---- */
