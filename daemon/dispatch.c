@@ -882,6 +882,9 @@ dispatch_body(struct conn *c, const struct pmt_wire_packet *pkt,
 		if (dispatch_admin(c, rid, "quota unset"))
 			quota_admin_unset(c, rid, env->quota_unset->rule);
 		break;
+	case PMEMTIER__ENVELOPE__BODY_METRICS_REQUEST:
+		metrics_reply(c, rid, env->metrics_request);
+		break;
 	case PMEMTIER__ENVELOPE__BODY_RELOAD_REQUEST:
 		dispatch_reload(c, rid, 0);
 		break;

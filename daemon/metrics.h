@@ -96,6 +96,13 @@ const char *metrics_content_type(enum metrics_format);
 int	metrics_render(struct evbuffer *, enum metrics_format, int full,
 	    size_t max_buckets);
 
+/*
+ * Answers MetricsRequest with Metrics (metrics_render.c): per-bucket
+ * series for admins only, as many of them as fit one packet.
+ */
+void	metrics_reply(struct conn *, uint64_t rid,
+	    const Pmemtier__MetricsRequest *);
+
 /* ---- writing (metrics.c), for metrics_render.c and the unit tests ---- */
 
 /* A family's # TYPE, # UNIT (unit NULL: none) and # HELP lines. */

@@ -10,6 +10,7 @@
 
 #include <event2/buffer.h>
 
+#include "conn.h"
 #include "lease.h"
 #include "metrics.h"
 #include "quota_admin.h"
@@ -203,4 +204,56 @@ metrics_render(struct evbuffer *b, enum metrics_format f, int full,
 	if (f == METRICS_OPENMETRICS)
 		evbuffer_add(b, "# EOF\n", 6);
 	return 0;
+}
+
+/*
+ * A reply must fit one packet (PMT_WIRE_MAX_PACKET): with many buckets,
+ * fewer are named, halving until the text fits, and the dropped gauge
+ * counts the rest.
+ */
+void
+metrics_reply(struct conn *c, uint64_t rid, const Pmemtier__MetricsRequest *r)
+{
+	Pmemtier__Envelope	 env = PMEMTIER__ENVELOPE__INIT;
+	Pmemtier__Metrics	 m = PMEMTIER__METRICS__INIT;
+	enum metrics_format	 f = r->openmetrics ? METRICS_OPENMETRICS :
+				    METRICS_PROMETHEUS;
+	struct evbuffer		*b;
+	size_t			 max = METRICS_BUCKETS_MAX;
+	const size_t		 room = PMT_WIRE_MAX_PACKET - 256;
+
+	if ((b = evbuffer_new()) == NULL)
+		goto oom;
+	for (;;) {
+		if (metrics_render(b, f, c->pr.admin, max) != 0)
+			goto oom;
+		if (evbuffer_get_length(b) < room || max == 0)
+			break;
+		evbuffer_drain(b, evbuffer_get_length(b));
+		max /= 2;
+	}
+	if (evbuffer_get_length(b) >= room) {
+		evbuffer_free(b);
+		conn_error(c, rid, PMEMTIER__ERROR_CODE__ERROR_TOO_LARGE,
+		    "the metrics do not fit a reply; scrape [metrics] over "
+		    "HTTP instead");
+		return;
+	}
+	evbuffer_add(b, "", 1);
+	env.version = PMT_WIRE_VERSION;
+	env.request_id = rid;
+	env.body_case = PMEMTIER__ENVELOPE__BODY_METRICS;
+	env.metrics = &m;
+	m.text = (char *)evbuffer_pullup(b, -1);
+	m.full = c->pr.admin;
+	if (m.text == NULL)
+		goto oom;
+	conn_send(c, &env, -1);
+	evbuffer_free(b);
+	return;
+oom:
+	if (b != NULL)
+		evbuffer_free(b);
+	conn_error(c, rid, PMEMTIER__ERROR_CODE__ERROR_INTERNAL,
+	    "out of memory");
 }
