@@ -331,13 +331,18 @@ config_metrics_key(struct config_ctx *ctx, const char *k, const char *v)
 			return config_fail(ctx, "[metrics] socket_mode: "
 			    "an octal mode like 0660 is needed, got \"%s\"", v);
 		m->socket_mode = (mode_t)mode;
+	} else if (strcmp(k, "socket_group") == 0) {
+		if (config_copy(m->socket_group, sizeof(m->socket_group), v))
+			return config_fail(ctx, "[metrics] socket_group: too "
+			    "long");
 	} else if (strcmp(k, "buckets") == 0) {
 		if (config_bool(v, &m->buckets))
 			return config_fail(ctx, "[metrics] buckets: yes or no "
 			    "is needed, got \"%s\"", v);
 	} else
 		return config_fail(ctx, "[metrics]: unknown key \"%s\" "
-		    "(listen, socket, socket_mode or buckets expected)", k);
+		    "(listen, socket, socket_mode, socket_group or buckets "
+		    "expected)", k);
 	return 1;
 }
 

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <errno.h>
+#include <grp.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -107,6 +108,16 @@ metrics_http_unix(const struct metrics_conf *mc)
 	umask(old);
 	if (chmod(mc->socket, mc->socket_mode) != 0)
 		fatal("metrics_http: chmod %s", mc->socket);
+	if (mc->socket_group[0] != '\0') {
+		struct group	*gr = getgrnam(mc->socket_group);
+
+		if (gr == NULL)
+			fatalx("metrics_http: [metrics] socket_group %s: no "
+			    "such group", mc->socket_group);
+		if (chown(mc->socket, (uid_t)-1, gr->gr_gid) != 0)
+			fatal("metrics_http: chown %s to group %s",
+			    mc->socket, mc->socket_group);
+	}
 	if (listen(fd, 16) != 0)
 		fatal("metrics_http: listen %s", mc->socket);
 	if (evhttp_accept_socket_with_handle(mh.http, fd) == NULL)

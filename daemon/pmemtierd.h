@@ -113,6 +113,7 @@ struct metrics_conf {
 	char			 listen[128];	/* "host:port"; "": none */
 	char			 socket[PATH_MAX];	/* "": none */
 	mode_t			 socket_mode;
+	char			 socket_group[PMTD_NAME_MAX];	/* "": keep */
 	int			 buckets;	/* per-bucket quota series */
 };
 

@@ -310,11 +310,12 @@ test_metrics_keys(void **state)
 
 	c = parse(TIER_A "[metrics]\nlisten = [::1]:9466\n"
 	    "socket = /run/pmemtier/metrics.sock\nsocket_mode = 0600\n"
-	    "buckets = no\n");
+	    "socket_group = prometheus\nbuckets = no\n");
 	assert_non_null(c);
 	assert_string_equal(c->metrics.listen, "[::1]:9466");
 	assert_string_equal(c->metrics.socket, "/run/pmemtier/metrics.sock");
 	assert_int_equal(c->metrics.socket_mode, 0600);
+	assert_string_equal(c->metrics.socket_group, "prometheus");
 	assert_false(c->metrics.buckets);
 	config_free(c);
 

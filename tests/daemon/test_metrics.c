@@ -6,9 +6,11 @@
  * say. Plain socket code: no HTTP client library.
  *
  * Run as "daemon_metrics promtool" it checks the 0.0.4 text with
- * `promtool check metrics` instead, and exits 77 without promtool.
+ * `promtool check metrics` instead, and the rules of the operator guide
+ * with `promtool check rules`; it exits 77 without promtool.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <arpa/inet.h>
@@ -63,7 +65,8 @@ setup(void **state)
 	snprintf(ini, sizeof(ini),
 	    "[quota root-pmem]\nuid = 0\ntier = pmem\nlimit = 8M\n"
 	    "[metrics]\nlisten = 127.0.0.1:%u\n"
-	    "socket = @DIR@/metrics.sock\n", port);
+	    "socket = @DIR@/metrics.sock\nsocket_group = root\n"
+	    "socket_mode = 0640\n", port);
 	if (testd_start(&d, ini) != 0)
 		return -1;
 	snprintf(sockpath, sizeof(sockpath), "%s/metrics.sock", d.dir);
@@ -298,6 +301,16 @@ test_scrape(void **state)
 	assert_int_equal(sample(body, "pmemtier_build_info{version=\""
 	    PMEMTIER_VERSION "\"}"), 1);
 
+	/* socket_mode and socket_group were applied. */
+	{
+		struct stat	st;
+
+		assert_int_equal(stat(sockpath, &st), 0);
+		assert_true(S_ISSOCK(st.st_mode));
+		assert_int_equal(st.st_mode & 0777, 0640);
+		assert_int_equal(st.st_gid, 0);
+	}
+
 	/*
 	 * The unix socket serves the same text (read again over TCP first:
 	 * TierList above, asked by an admin, ran an audit).
@@ -406,6 +419,14 @@ test_promtool(void **state)
 	assert_true(WIFEXITED(rc));
 	assert_int_equal(WEXITSTATUS(rc), 0);
 	free(resp);
+	/* The rules docs/operator-guide.md shows parse. */
+	if (getenv("PMEMTIER_SOURCE_DIR") == NULL)
+		return;
+	snprintf(cmd, sizeof(cmd), "promtool check rules %s/docs/examples/"
+	    "prometheus/pmemtier.rules.yml", getenv("PMEMTIER_SOURCE_DIR"));
+	rc = system(cmd);
+	assert_true(WIFEXITED(rc));
+	assert_int_equal(WEXITSTATUS(rc), 0);
 }
 
 int
