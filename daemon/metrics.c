@@ -146,16 +146,64 @@ metrics_content_type(enum metrics_format f)
 
 /* ---- writing ---- */
 
-void
-metrics_escape(struct evbuffer *b, const char *s)
+/*
+ * The length of the UTF-8 sequence at s, or 0 when it is not one (a
+ * stray continuation byte, a cut sequence, an overlong form, a surrogate
+ * or a value past U+10FFFF).
+ */
+static size_t
+metrics_utf8_len(const unsigned char *s)
 {
-	size_t	n;
+	uint32_t	cp;
+	size_t		n, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1fU;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0fU;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07U;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fU);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/*
+ * Both formats are UTF-8, and one bad byte makes a scraper reject the
+ * whole text: a user who may name cgroups must not be able to blind the
+ * monitoring. Bytes that are not UTF-8 become U+FFFD.
+ */
+void
+metrics_escape(struct evbuffer *b, const char *str)
+{
+	const unsigned char	*s = (const unsigned char *)str;
+	size_t			 n;
 
 	while (*s != '\0') {
-		n = strcspn(s, "\\\"\n");
+		for (n = 0; s[n] != '\0' && s[n] < 0x80 && s[n] != '\\' &&
+		    s[n] != '"' && s[n] != '\n'; n++)
+			;
 		if (n > 0)
 			evbuffer_add(b, s, n);
 		s += n;
+		if (*s >= 0x80) {
+			if ((n = metrics_utf8_len(s)) == 0) {
+				evbuffer_add(b, "\xef\xbf\xbd", 3);
+				s++;
+			} else {
+				evbuffer_add(b, s, n);
+				s += n;
+			}
+			continue;
+		}
 		switch (*s) {
 		case '\\':
 			evbuffer_add(b, "\\\\", 2);

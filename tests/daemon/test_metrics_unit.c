@@ -63,6 +63,20 @@ test_escape(void **state)
 	evbuffer_drain(b, evbuffer_get_length(b));
 	metrics_escape(b, "");
 	assert_int_equal(evbuffer_get_length(b), 0);
+	/* UTF-8 passes; anything else becomes U+FFFD, byte by byte. */
+	metrics_escape(b, "/\xc3\xa9t\xc3\xa9/\xe2\x82\xac/\xf0\x9f\x98\x80");
+	s = text(b);
+	assert_string_equal(s, "/\xc3\xa9t\xc3\xa9/\xe2\x82\xac/\xf0\x9f\x98\x80");
+	free(s);
+	evbuffer_drain(b, evbuffer_get_length(b));
+	metrics_escape(b, "a\xff" "b\xc3(\xc0\xaf\xed\xa0\x80\xe2\x82");
+	s = text(b);
+	assert_string_equal(s, "a\xef\xbf\xbd" "b\xef\xbf\xbd("
+	    "\xef\xbf\xbd\xef\xbf\xbd"		/* overlong "/" */
+	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"	/* a surrogate */
+	    "\xef\xbf\xbd\xef\xbf\xbd");		/* cut short */
+	free(s);
+	evbuffer_drain(b, evbuffer_get_length(b));
 	evbuffer_free(b);
 }
 
