@@ -4,6 +4,13 @@
  * evhttp on the daemon's own loop. A scrape renders from memory (no file
  * is touched, see metrics.h) and evhttp writes the reply as the peer
  * reads it, so a slow or stuck scraper never holds up a lease request.
+ *
+ * Every connection is a descriptor, and the lease path needs descriptors
+ * (one per lease). evhttp in libevent 2.1 neither caps connections nor
+ * says when one closes, so accepting is paced instead: at most
+ * METRICS_HTTP_ACCEPTS connections per METRICS_HTTP_TIMEOUT seconds (a
+ * Prometheus keeps one open), after which the listeners pause until the
+ * window ends. Idle connections are dropped after the same timeout.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,8 +21,11 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 
 #include "config.h"
 #include "log.h"
@@ -24,12 +34,51 @@
 
 /* An idle or slow scraper is dropped after this many seconds. */
 #define METRICS_HTTP_TIMEOUT	10
+/* Connections accepted per METRICS_HTTP_TIMEOUT before pausing. */
+#define METRICS_HTTP_ACCEPTS	64
 
 static struct {
 	struct evhttp		*http;
 	struct metrics_conf	 conf;		/* as at start */
 	int			 unix_fd;
+	struct evconnlistener	*lev[2];	/* unix, tcp */
+	struct event		*window;	/* ends a pacing window */
+	unsigned		 accepted;	/* in this window */
+	int			 paused;
 } mh = { .unix_fd = -1 };
+
+static void
+metrics_http_listeners(int on)
+{
+	size_t	i;
+
+	for (i = 0; i < 2; i++)
+		if (mh.lev[i] != NULL)
+			(void)(on ? evconnlistener_enable(mh.lev[i]) :
+			    evconnlistener_disable(mh.lev[i]));
+	mh.paused = !on;
+}
+
+/* evhttp makes each accepted connection's bufferevent here: count it. */
+static struct bufferevent *
+metrics_http_bev(struct event_base *base, void *arg)
+{
+	if (++mh.accepted >= METRICS_HTTP_ACCEPTS && !mh.paused) {
+		log_warnx("metrics_http: %u connections within %d s: not "
+		    "accepting more until the next window", mh.accepted,
+		    METRICS_HTTP_TIMEOUT);
+		metrics_http_listeners(0);
+	}
+	return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+}
+
+static void
+metrics_http_window(evutil_socket_t fd, short what, void *arg)
+{
+	mh.accepted = 0;
+	if (mh.paused)
+		metrics_http_listeners(1);
+}
 
 static void
 metrics_http_request(struct evhttp_request *req, void *arg)
@@ -89,6 +138,7 @@ static void
 metrics_http_unix(const struct metrics_conf *mc)
 {
 	struct sockaddr_un	 sun;
+	struct evhttp_bound_socket *bound;
 	mode_t			 old;
 	int			 fd;
 
@@ -120,8 +170,9 @@ metrics_http_unix(const struct metrics_conf *mc)
 	}
 	if (listen(fd, 16) != 0)
 		fatal("metrics_http: listen %s", mc->socket);
-	if (evhttp_accept_socket_with_handle(mh.http, fd) == NULL)
+	if ((bound = evhttp_accept_socket_with_handle(mh.http, fd)) == NULL)
 		fatalx("metrics_http: cannot serve on %s", mc->socket);
+	mh.lev[0] = evhttp_bound_socket_get_listener(bound);
 	mh.unix_fd = fd;
 	log_info("metrics_http: serving /metrics on %s", mc->socket);
 }
@@ -129,18 +180,20 @@ metrics_http_unix(const struct metrics_conf *mc)
 static void
 metrics_http_tcp(const struct metrics_conf *mc)
 {
-	char		host[64];
-	unsigned	port;
+	struct evhttp_bound_socket *bound;
+	char		 host[64];
+	unsigned	 port;
 
 	if (config_listen_split(mc->listen, host, sizeof(host), &port) != 0)
 		fatalx("metrics_http: [metrics] listen %s: not an address "
 		    "and port", mc->listen);
 	errno = 0;
-	if (evhttp_bind_socket_with_handle(mh.http, host,
-	    (ev_uint16_t)port) == NULL)
+	if ((bound = evhttp_bind_socket_with_handle(mh.http, host,
+	    (ev_uint16_t)port)) == NULL)
 		fatalx("metrics_http: cannot listen on [metrics] listen %s%s%s "
 		    "(in use, or not an address of this host?)", mc->listen,
 		    errno != 0 ? ": " : "", errno != 0 ? strerror(errno) : "");
+	mh.lev[1] = evhttp_bound_socket_get_listener(bound);
 	log_info("metrics_http: serving /metrics on http://%s/metrics",
 	    mc->listen);
 }
@@ -148,6 +201,8 @@ metrics_http_tcp(const struct metrics_conf *mc)
 void
 metrics_http_start(struct event_base *base, const struct metrics_conf *mc)
 {
+	struct timeval	tv;
+
 	mh.conf = *mc;
 	if (mc->listen[0] == '\0' && mc->socket[0] == '\0')
 		return;
@@ -158,6 +213,12 @@ metrics_http_start(struct event_base *base, const struct metrics_conf *mc)
 	evhttp_set_max_headers_size(mh.http, 8192);
 	evhttp_set_max_body_size(mh.http, 0);
 	evhttp_set_gencb(mh.http, metrics_http_request, NULL);
+	evhttp_set_bevcb(mh.http, metrics_http_bev, NULL);
+	tv.tv_sec = METRICS_HTTP_TIMEOUT;
+	tv.tv_usec = 0;
+	if ((mh.window = event_new(base, -1, EV_PERSIST, metrics_http_window,
+	    NULL)) == NULL || event_add(mh.window, &tv) != 0)
+		fatalx("metrics_http: cannot arm the pacing timer");
 	if (mc->socket[0] != '\0')
 		metrics_http_unix(mc);
 	if (mc->listen[0] != '\0')
@@ -172,6 +233,9 @@ metrics_http_stop(void)
 	/* Closes the listeners, the unix one included. */
 	evhttp_free(mh.http);
 	mh.http = NULL;
+	mh.lev[0] = mh.lev[1] = NULL;
+	event_free(mh.window);
+	mh.window = NULL;
 	if (mh.unix_fd >= 0 && unlink(mh.conf.socket) != 0 && errno != ENOENT)
 		log_warn("metrics_http: unlink %s", mh.conf.socket);
 	mh.unix_fd = -1;

@@ -79,7 +79,14 @@ static void
 metrics_refusals(struct evbuffer *b, enum metrics_format f)
 {
 	/* Always present, so that rate() has a start: what a lease meets. */
-	static const int	always[] = { 6, 7, 8, 9, 11, 13 };
+	static const int	always[] = {
+		PMEMTIER__ERROR_CODE__ERROR_UNKNOWN_TIER,
+		PMEMTIER__ERROR_CODE__ERROR_INVALID_ARGUMENT,
+		PMEMTIER__ERROR_CODE__ERROR_QUOTA,
+		PMEMTIER__ERROR_CODE__ERROR_NO_SPACE,
+		PMEMTIER__ERROR_CODE__ERROR_LIMIT,
+		PMEMTIER__ERROR_CODE__ERROR_INTERNAL,
+	};
 	char			code[32];
 	const char		*name;
 	size_t			i, j, k;

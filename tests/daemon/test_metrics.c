@@ -401,6 +401,80 @@ test_tierctl(void **state)
 	close(s);
 }
 
+/* Does the daemon's log hold needle (within 5 s)? */
+static int
+log_has(const char *needle)
+{
+	char	path[400], *buf;
+	FILE	*f;
+	size_t	 n;
+	int	 i, hit = 0;
+
+	snprintf(path, sizeof(path), "%s/pmemtierd.log", d.dir);
+	buf = malloc(1 << 20);
+	assert_non_null(buf);
+	for (i = 0; i < 50 && !hit; i++) {
+		if ((f = fopen(path, "r")) != NULL) {
+			n = fread(buf, 1, (1 << 20) - 1, f);
+			buf[n] = '\0';
+			fclose(f);
+			hit = strstr(buf, needle) != NULL;
+		}
+		if (!hit)
+			usleep(100 * 1000);
+	}
+	free(buf);
+	return hit;
+}
+
+/*
+ * Connections are paced (64 per 10 s): a flood of idle ones pauses
+ * accepting instead of eating the descriptors leases need, and scraping
+ * works again once the window ends.
+ */
+static void
+test_pacing(void **state)
+{
+	struct sockaddr_in	 sin;
+	struct pollfd		 pfd;
+	static const char	 req[] = "GET /metrics HTTP/1.0\r\n\r\n";
+	char			 buf[64];
+	int			 fds[70], i, fd, s;
+	uint64_t		 id, size;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < 70; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(connect(fds[i], (struct sockaddr *)&sin,
+		    sizeof(sin)), 0);
+	}
+	assert_true(log_has("not accepting more"));
+	/* Leases are granted meanwhile. */
+	s = tc_open(d.socket);
+	assert_true(s >= 0);
+	assert_int_equal(tc_lease(s, "pmem", MiB, &id, &size, &fd), 0);
+	close(fd);
+	close(s);
+	for (i = 0; i < 70; i++)
+		close(fds[i]);
+	/* A scrape is answered within the next window. */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)),
+	    0);
+	assert_int_equal(write(fd, req, sizeof(req) - 1),
+	    (ssize_t)sizeof(req) - 1);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	assert_int_equal(poll(&pfd, 1, 15000), 1);
+	assert_true(read(fd, buf, sizeof(buf)) > 12);
+	assert_true(strncmp(buf + 8, " 200 ", 5) == 0);
+	close(fd);
+}
+
 static void
 test_promtool(void **state)
 {
@@ -435,6 +509,7 @@ main(int argc, char *argv[])
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_scrape, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tierctl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pacing, setup, teardown),
 	};
 	const struct CMUnitTest promtool[] = {
 		cmocka_unit_test_setup_teardown(test_promtool, setup, teardown),
