@@ -17,61 +17,82 @@
 #include "rescan.h"
 #include "wire.h"
 
+static uint64_t
+metrics_tier_capacity(const struct tier *t)
+{
+	return t->capacity;
+}
+
+static uint64_t
+metrics_tier_granted(const struct tier *t)
+{
+	return t->granted;
+}
+
+/* What the last audit measured: no file is looked at here. */
+static uint64_t
+metrics_tier_physical(const struct tier *t)
+{
+	struct lease	*l;
+	uint64_t	 v = lease_zombie_physical(t);
+
+	TAILQ_FOREACH(l, lease_all(), all_entry)
+		if (l->tier == t)
+			v += l->physical;
+	return v;
+}
+
+static uint64_t
+metrics_tier_free(const struct tier *t)
+{
+	return t->capacity > t->granted ? t->capacity - t->granted : 0;
+}
+
+static uint64_t
+metrics_tier_leases(const struct tier *t)
+{
+	return t->nleases;
+}
+
+static uint64_t
+metrics_tier_zombies(const struct tier *t)
+{
+	return t->nzombies;
+}
+
 static void
 metrics_tiers(struct evbuffer *b, enum metrics_format f)
 {
 	static const struct {
-		const char	*name, *help;
+		const char	*name, *unit, *help;
+		uint64_t	(*value)(const struct tier *);
 	} fam[] = {
-		{ "pmemtier_tier_capacity_bytes", "Capacity of the tier." },
-		{ "pmemtier_tier_granted_bytes", "Bytes charged on the tier: "
-		    "per lease the larger of its commit budget and what its "
-		    "file holds." },
-		{ "pmemtier_tier_physical_bytes", "Bytes the tier's lease "
-		    "files and revoked files hold, as of the last audit." },
-		{ "pmemtier_tier_free_bytes", "Capacity not charged." },
-		{ "pmemtier_tier_leases", "Leases on the tier." },
-		{ "pmemtier_tier_zombies", "Revoked leases whose file a "
-		    "client may still hold open." },
+		{ "pmemtier_tier_capacity_bytes", "bytes",
+		    "Capacity of the tier.", metrics_tier_capacity },
+		{ "pmemtier_tier_granted_bytes", "bytes", "Bytes charged on "
+		    "the tier: per lease the larger of its commit budget and "
+		    "what its file holds.", metrics_tier_granted },
+		{ "pmemtier_tier_physical_bytes", "bytes", "Bytes the tier's "
+		    "lease files and revoked files hold, as of the last "
+		    "audit.", metrics_tier_physical },
+		{ "pmemtier_tier_free_bytes", "bytes", "Capacity not charged.",
+		    metrics_tier_free },
+		{ "pmemtier_tier_leases", NULL, "Leases on the tier.",
+		    metrics_tier_leases },
+		{ "pmemtier_tier_zombies", NULL, "Revoked leases whose file a "
+		    "client may still hold open.", metrics_tier_zombies },
 	};
 	struct tier	*t;
-	struct lease	*l;
-	uint64_t	 v;
 	size_t		 i;
 
 	for (i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
-		metrics_head(b, f, fam[i].name, "gauge",
-		    i < 4 ? "bytes" : NULL, fam[i].help);
-		TAILQ_FOREACH(t, &pmtd->tiers, entry) {
-			if (t->removed)
-				continue;
-			switch (i) {
-			case 0:
-				v = t->capacity;
-				break;
-			case 1:
-				v = t->granted;
-				break;
-			case 2:
-				v = lease_zombie_physical(t);
-				TAILQ_FOREACH(l, lease_all(), all_entry)
-					if (l->tier == t)
-						v += l->physical;
-				break;
-			case 3:
-				v = t->capacity > t->granted ?
-				    t->capacity - t->granted : 0;
-				break;
-			case 4:
-				v = t->nleases;
-				break;
-			default:
-				v = t->nzombies;
-				break;
-			}
-			metrics_u64(b, fam[i].name, (const char *[]){ "tier",
-			    t->name, "backend", t->ops->name, NULL }, v);
-		}
+		metrics_head(b, f, fam[i].name, "gauge", fam[i].unit,
+		    fam[i].help);
+		TAILQ_FOREACH(t, &pmtd->tiers, entry)
+			if (!t->removed)
+				metrics_u64(b, fam[i].name, (const char *[]){
+				    "tier", t->name, "backend", t->ops->name,
+				    NULL }, fam[i].value(t));
 	}
 }
 
