@@ -36,6 +36,12 @@
 #define METRICS_HTTP_TIMEOUT	10
 /* Connections accepted per METRICS_HTTP_TIMEOUT before pausing. */
 #define METRICS_HTTP_ACCEPTS	64
+/*
+ * A text is reused for this long: a peer looping on GET over one kept-
+ * alive connection makes the loop render at most 10 times a second per
+ * format, not once per request.
+ */
+#define METRICS_HTTP_REUSE_MS	100
 
 static struct {
 	struct evhttp		*http;
@@ -45,7 +51,30 @@ static struct {
 	struct event		*window;	/* ends a pacing window */
 	unsigned		 accepted;	/* in this window */
 	int			 paused;
+	struct evbuffer		*text[2];	/* by enum metrics_format */
+	uint64_t		 text_ms[2];	/* when rendered */
 } mh = { .unix_fd = -1 };
+
+/* The text in format f, rendered now or less than REUSE_MS ago. */
+static struct evbuffer *
+metrics_http_text(enum metrics_format f)
+{
+	uint64_t	now = pmtd_monotonic_ms();
+
+	if (mh.text[f] != NULL && now - mh.text_ms[f] < METRICS_HTTP_REUSE_MS)
+		return mh.text[f];
+	if (mh.text[f] == NULL && (mh.text[f] = evbuffer_new()) == NULL)
+		return NULL;
+	evbuffer_drain(mh.text[f], evbuffer_get_length(mh.text[f]));
+	if (metrics_render(mh.text[f], f, mh.conf.buckets,
+	    METRICS_BUCKETS_MAX) != 0) {
+		evbuffer_free(mh.text[f]);
+		mh.text[f] = NULL;
+		return NULL;
+	}
+	mh.text_ms[f] = now;
+	return mh.text[f];
+}
 
 static void
 metrics_http_listeners(int on)
@@ -86,7 +115,7 @@ metrics_http_request(struct evhttp_request *req, void *arg)
 	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
 	const char		*path = uri != NULL ?
 				    evhttp_uri_get_path(uri) : NULL;
-	struct evbuffer		*b;
+	struct evbuffer		*b = NULL, *text;
 	enum metrics_format	 f;
 
 	if (path == NULL || strcmp(path, "/metrics") != 0) {
@@ -95,8 +124,11 @@ metrics_http_request(struct evhttp_request *req, void *arg)
 	}
 	f = metrics_negotiate(evhttp_find_header(
 	    evhttp_request_get_input_headers(req), "Accept"));
-	if ((b = evbuffer_new()) == NULL ||
-	    metrics_render(b, f, mh.conf.buckets, METRICS_BUCKETS_MAX) != 0) {
+	/* evhttp takes the reply's bytes out of b: hand it a copy. */
+	if ((text = metrics_http_text(f)) == NULL ||
+	    (b = evbuffer_new()) == NULL ||
+	    evbuffer_add(b, evbuffer_pullup(text, -1),
+	    evbuffer_get_length(text)) != 0) {
 		log_warnx("metrics_http: out of memory for a scrape");
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 		if (b != NULL)
@@ -228,6 +260,8 @@ metrics_http_start(struct event_base *base, const struct metrics_conf *mc)
 void
 metrics_http_stop(void)
 {
+	size_t	i;
+
 	if (mh.http == NULL)
 		return;
 	/* Closes the listeners, the unix one included. */
@@ -236,6 +270,11 @@ metrics_http_stop(void)
 	mh.lev[0] = mh.lev[1] = NULL;
 	event_free(mh.window);
 	mh.window = NULL;
+	for (i = 0; i < 2; i++)
+		if (mh.text[i] != NULL) {
+			evbuffer_free(mh.text[i]);
+			mh.text[i] = NULL;
+		}
 	if (mh.unix_fd >= 0 && unlink(mh.conf.socket) != 0 && errno != ENOENT)
 		log_warn("metrics_http: unlink %s", mh.conf.socket);
 	mh.unix_fd = -1;

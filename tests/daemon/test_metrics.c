@@ -345,6 +345,7 @@ test_scrape(void **state)
 	/* Leases released: the tier and the bucket are back to 0. */
 	close(s);
 	free(resp);
+	usleep(200 * 1000);	/* past the 100 ms a text is reused */
 	s = tc_open(d.socket);
 	assert_true(s >= 0);
 	resp = http_tcp("/metrics", NULL);
