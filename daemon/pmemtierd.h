@@ -5,7 +5,8 @@
  * client connection), dispatch.c (requests), peer.c (who the peer is),
  * tier.c + tier_*.c (tiers and their backends), lease.c (the lease
  * table), quota.c (rules and accounting), status.c (Status/TierInfo),
- * arena.c (memory for decoding one request).
+ * metrics*.c (the metrics and their HTTP endpoint), arena.c (memory for
+ * decoding one request).
  */
 #ifndef PMEMTIERD_H
 #define PMEMTIERD_H
