@@ -42,6 +42,8 @@ static const struct tierctl_cmd tierctl_cmds[] = {
 	    "re-run device discovery (admin)" },
 	{ "reload", cmd_reload, "",
 	    "re-read the configuration (admin)" },
+	{ "metrics", cmd_metrics, "[--openmetrics]",
+	    "the daemon's metrics, as its HTTP endpoint serves them" },
 };
 
 #define NCMDS	(sizeof(tierctl_cmds) / sizeof(tierctl_cmds[0]))
@@ -132,6 +134,7 @@ enum {
 	OPT_UID,
 	OPT_GID,
 	OPT_DEFAULT,
+	OPT_OPENMETRICS,
 };
 
 static const struct option tierctl_longopts[] = {
@@ -145,6 +148,7 @@ static const struct option tierctl_longopts[] = {
 	{ "uid",	required_argument,	NULL, OPT_UID },
 	{ "gid",	required_argument,	NULL, OPT_GID },
 	{ "default",	no_argument,		NULL, OPT_DEFAULT },
+	{ "openmetrics", no_argument,		NULL, OPT_OPENMETRICS },
 	{ NULL,		0,			NULL, 0 },
 };
 
@@ -197,6 +201,9 @@ tierctl_options(struct tierctl *t, int argc, char **argv)
 			break;
 		case OPT_DEFAULT:
 			seen = TIERCTL_OPT_DEFAULT;
+			break;
+		case OPT_OPENMETRICS:
+			seen = TIERCTL_OPT_OPENMETRICS;
 			break;
 		case ':':
 			tierctl_usage("option %s needs an argument",

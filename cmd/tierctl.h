@@ -31,6 +31,7 @@
 #define TIERCTL_OPT_UID		0x04
 #define TIERCTL_OPT_GID		0x08
 #define TIERCTL_OPT_DEFAULT	0x10
+#define TIERCTL_OPT_OPENMETRICS	0x20
 
 struct tierctl_output;
 struct json_writer;
@@ -139,6 +140,7 @@ int	cmd_leases(struct tierctl *, int, char **);
 int	cmd_quota(struct tierctl *, int, char **);
 int	cmd_rescan(struct tierctl *, int, char **);
 int	cmd_reload(struct tierctl *, int, char **);
+int	cmd_metrics(struct tierctl *, int, char **);
 
 /* tierctl.c: prints the usage to stderr and exits 2. */
 void	tierctl_usage(const char *fmt, ...)

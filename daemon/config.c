@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/un.h>
 
 #include <ini.h>
 
@@ -21,6 +23,7 @@ struct config_ctx {
 	struct quota_rule	*rule;		/* current [quota X] */
 	struct device_conf	*dev;		/* current [device X] */
 	int			 in_disc;	/* in [discovery] */
+	int			 in_metrics;	/* in [metrics] */
 	int			 rule_sels;	/* selectors seen in it */
 	unsigned		 nrules;
 	char			 keys[32][32];	/* keys seen in the section */
@@ -265,6 +268,84 @@ config_device_key(struct config_ctx *ctx, const char *k, const char *v)
 }
 
 /* A uid or gid given as a number or a name. */
+/*
+ * "127.0.0.1:9466" or "[::1]:9466": a numeric address (no name lookup
+ * while parsing) and a port from 1 to 65535.
+ */
+int
+config_listen_split(const char *v, char *host, size_t hostlen,
+    unsigned *port)
+{
+	const char		*colon, *h = v;
+	size_t			 n;
+	unsigned long long	 p;
+	unsigned char		 addr[16];
+
+	if (v[0] == '[') {
+		h = v + 1;
+		if ((colon = strchr(h, ']')) == NULL || colon[1] != ':')
+			return -1;
+		n = (size_t)(colon - h);
+		colon++;
+	} else {
+		if ((colon = strrchr(v, ':')) == NULL)
+			return -1;
+		n = (size_t)(colon - v);
+	}
+	if (n == 0 || n >= hostlen)
+		return -1;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (inet_pton(v[0] == '[' ? AF_INET6 : AF_INET, host, addr) != 1)
+		return -1;
+	if (config_uint(colon + 1, 65535, &p) != 0 || p == 0)
+		return -1;
+	*port = (unsigned)p;
+	return 0;
+}
+
+static int
+config_metrics_key(struct config_ctx *ctx, const char *k, const char *v)
+{
+	struct metrics_conf	*m = &ctx->conf->metrics;
+	char			 host[64];
+	unsigned		 port;
+
+	if (strcmp(k, "listen") == 0) {
+		if (config_listen_split(v, host, sizeof(host), &port) != 0 ||
+		    config_copy(m->listen, sizeof(m->listen), v))
+			return config_fail(ctx, "[metrics] listen: an IP "
+			    "address and a port like 127.0.0.1:9466 or "
+			    "[::1]:9466 are needed, got \"%s\"", v);
+	} else if (strcmp(k, "socket") == 0) {
+		if (v[0] != '/' || config_copy(m->socket, sizeof(m->socket), v)
+		    || strlen(v) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			return config_fail(ctx, "[metrics] socket: an absolute "
+			    "path of at most 107 bytes is needed, got \"%s\"",
+			    v);
+	} else if (strcmp(k, "socket_mode") == 0) {
+		char	*end;
+		long	 mode = strtol(v, &end, 8);
+
+		if (*v == '\0' || *end != '\0' || mode < 0 || mode > 0777)
+			return config_fail(ctx, "[metrics] socket_mode: "
+			    "an octal mode like 0660 is needed, got \"%s\"", v);
+		m->socket_mode = (mode_t)mode;
+	} else if (strcmp(k, "socket_group") == 0) {
+		if (config_copy(m->socket_group, sizeof(m->socket_group), v))
+			return config_fail(ctx, "[metrics] socket_group: too "
+			    "long");
+	} else if (strcmp(k, "buckets") == 0) {
+		if (config_bool(v, &m->buckets))
+			return config_fail(ctx, "[metrics] buckets: yes or no "
+			    "is needed, got \"%s\"", v);
+	} else
+		return config_fail(ctx, "[metrics]: unknown key \"%s\" "
+		    "(listen, socket, socket_mode, socket_group or buckets "
+		    "expected)", k);
+	return 1;
+}
+
 static int
 config_id(const char *v, int is_gid, uint32_t *out)
 {
@@ -350,8 +431,13 @@ config_section(struct config_ctx *ctx, const char *section)
 	ctx->rule = NULL;
 	ctx->dev = NULL;
 	ctx->in_disc = 0;
+	ctx->in_metrics = 0;
 	if (strcmp(section, "daemon") == 0)
 		return 0;
+	if (strcmp(section, "metrics") == 0) {
+		ctx->in_metrics = 1;
+		return 0;
+	}
 	if (strcmp(section, "discovery") == 0) {
 		ctx->in_disc = 1;
 		return 0;
@@ -414,7 +500,8 @@ config_section(struct config_ctx *ctx, const char *section)
 		return 0;
 	}
 	return config_fail(ctx, "[%s]: unknown section (daemon, tier NAME, "
-	    "quota NAME, discovery or device NAME expected)", section), -1;
+	    "quota NAME, discovery, device NAME or metrics expected)",
+	    section), -1;
 }
 
 /*
@@ -451,6 +538,8 @@ config_handler(void *user, const char *section, const char *k, const char *v)
 		return config_device_key(ctx, k, v);
 	if (ctx->in_disc)
 		return config_discovery_key(ctx, k, v);
+	if (ctx->in_metrics)
+		return config_metrics_key(ctx, k, v);
 	if (ctx->rule != NULL) {
 		int	ok = config_quota_key(ctx, k, v);
 
@@ -475,6 +564,8 @@ config_new(void)
 	TAILQ_INIT(&c->tiers);
 	TAILQ_INIT(&c->rules);
 	TAILQ_INIT(&c->devices);
+	c->metrics.socket_mode = 0660;
+	c->metrics.buckets = 1;
 	c->disc.fsdax = 1;
 	c->disc.kmem = 1;
 	snprintf(c->socket, sizeof(c->socket), "%s", PMEMTIER_DEFAULT_SOCKET);

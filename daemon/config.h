@@ -15,6 +15,12 @@ struct pmtd_config *config_parse_file(const char *path, char *err, size_t errlen
 struct pmtd_config *config_parse_string(const char *text, char *err, size_t errlen);
 void	config_free(struct pmtd_config *);
 /*
+ * Splits a [metrics] listen value ("127.0.0.1:9466", "[::1]:9466") into
+ * its numeric address and port. 0, or -1 when it is not one.
+ */
+int	config_listen_split(const char *v, char *host, size_t hostlen,
+	    unsigned *port);
+/*
  * The tier marked default, else the first tier written in the file (a
  * discovered tier only when marked); NULL when there is none.
  */

@@ -14,6 +14,7 @@
 #include "dispatch.h"
 #include "lease.h"
 #include "log.h"
+#include "metrics.h"
 #include "peer.h"
 #include "projquota.h"
 #include "quota.h"
@@ -190,6 +191,7 @@ dispatch_log(struct conn *c, int code, const char *fmt, ...)
 static void
 dispatch_refuse(struct conn *c, uint64_t rid, int code, const char *msg)
 {
+	metrics_refusal(code);
 	dispatch_log(c, code, "lease refused: %s", msg);
 	conn_error(c, rid, code, "%s", msg);
 }
@@ -301,6 +303,7 @@ struct dispatch_grant {
 	int		 fd;
 	int		 rc;
 	int		 swept;
+	uint64_t	 t0;		/* request read (metrics_now_ns) */
 	char		 label[PMTD_LABEL_MAX];
 };
 
@@ -348,6 +351,7 @@ dispatch_grant(const struct dispatch_grant *gr, int rc, int fd)
 		snprintf(msg, sizeof(msg), "tier %s: cannot make a lease of "
 		    "%s: %s", t->name, a, strerror(-rc));
 		code = rc == -ENOSPC ? E(NO_SPACE) : E(INTERNAL);
+		metrics_refusal(code);
 		dispatch_log(c, code, "%s", msg);
 		conn_error(c, rid, code, "%s", msg);
 		return;
@@ -385,6 +389,7 @@ dispatch_grant(const struct dispatch_grant *gr, int rc, int fd)
 	 */
 	conn_send(c, &env, cfd);
 	close(cfd);
+	metrics_grant(metrics_now_ns() - gr->t0);
 }
 
 static void
@@ -442,6 +447,7 @@ dispatch_lease_request(struct conn *c, uint64_t rid,
 	struct tier		*t;
 	char			 msg[768], label[PMTD_LABEL_MAX], a[32], b[32];
 	static uint64_t		 page;
+	uint64_t		 t0 = metrics_now_ns();
 	int			 code, fd = -1, rc, swept;
 
 	if ((t = tier_find(&pmtd->tiers, req->tier)) == NULL) {
@@ -480,6 +486,7 @@ dispatch_lease_request(struct conn *c, uint64_t rid,
 		return;
 	}
 	memset(&g, 0, sizeof(g));
+	g.t0 = t0;
 	g.c = c;
 	g.rid = rid;
 	g.t = t;
@@ -874,6 +881,9 @@ dispatch_body(struct conn *c, const struct pmt_wire_packet *pkt,
 	case PMEMTIER__ENVELOPE__BODY_QUOTA_UNSET:
 		if (dispatch_admin(c, rid, "quota unset"))
 			quota_admin_unset(c, rid, env->quota_unset->rule);
+		break;
+	case PMEMTIER__ENVELOPE__BODY_METRICS_REQUEST:
+		metrics_reply(c, rid, env->metrics_request);
 		break;
 	case PMEMTIER__ENVELOPE__BODY_RELOAD_REQUEST:
 		dispatch_reload(c, rid, 0);

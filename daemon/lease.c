@@ -22,6 +22,7 @@
 
 #include "lease.h"
 #include "log.h"
+#include "metrics.h"
 #include "quota.h"
 #include "journal.h"
 #include "tier.h"
@@ -386,9 +387,12 @@ lease_apply_lease(const struct lease_probe *p)
 	if (!p->ok || (l = lease_find(p->id)) == NULL)
 		return;
 	l->overgrown = p->grown;
-	if (p->grown)
+	if (p->grown) {
 		lease_warn(0, l->id, l->pr->pid, l->pr->uid, l->size,
 		    p->st_size, p->st_blocks);
+		if (p->st_blocks > p->physical)
+			metrics_trimmed(p->st_blocks - p->physical);
+	}
 	lease_recharge(l, p->physical);
 }
 
@@ -497,9 +501,12 @@ lease_apply_zombie(const struct lease_probe *p, struct tiers *tiers)
 			break;
 	if (z == NULL || !p->ok)
 		return;
-	if (p->grown)
+	if (p->grown) {
 		lease_warn(1, z->id, z->pid, z->uid, 0, p->st_size,
 		    p->st_blocks);
+		if (p->st_blocks > p->physical)
+			metrics_trimmed(p->st_blocks - p->physical);
+	}
 	if (p->sole) {
 		zombie_free(z, tiers);
 		return;
@@ -518,6 +525,8 @@ struct lease_audit_job {
 	struct tiers		*tiers;
 	void			(*then)(void *);
 	void			*arg;
+	enum metrics_audit	 scope;
+	uint64_t		 t0;		/* measuring began */
 	size_t			 n;
 	struct lease_probe	 probes[];
 };
@@ -530,6 +539,7 @@ lease_audit_run(struct work *w)
 	struct lease_audit_job	*j = (struct lease_audit_job *)w;
 	size_t			 i;
 
+	j->t0 = metrics_now_ns();
 	for (i = 0; i < j->n; i++)
 		lease_measure(&j->probes[i]);
 }
@@ -550,6 +560,7 @@ lease_audit_done(struct work *w)
 			lease_apply_lease(&j->probes[i]);
 	}
 	lease_warn_flush();
+	metrics_audit(j->scope, metrics_now_ns() - j->t0);
 	if (j->then != NULL)
 		j->then(j->arg);
 	free(j);
@@ -587,6 +598,8 @@ lease_audit_async(struct tier *t, int zombies_only, struct tiers *tiers,
 			return -1;
 		}
 	j->tiers = tiers;
+	j->scope = zombies_only ? METRICS_AUDIT_ZOMBIES : t != NULL ?
+	    METRICS_AUDIT_TIER : METRICS_AUDIT_ALL;
 	j->then = then;
 	j->arg = arg;
 	j->w.run = lease_audit_run;

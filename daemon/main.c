@@ -24,6 +24,7 @@
 #include "journal.h"
 #include "lease.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "projquota.h"
 #include "quota.h"
 #include "rescan.h"
@@ -134,6 +135,9 @@ pmtd_reload(char *err, size_t errlen)
 	if (strcmp(nc->state_dir, old->state_dir) != 0)
 		log_warnx("reload: state_dir change to %s needs a restart",
 		    nc->state_dir);
+	if (memcmp(&nc->metrics, &old->metrics, sizeof(nc->metrics)) != 0)
+		log_warnx("reload: [metrics] changes need a restart");
+	nc->metrics = old->metrics;
 	snprintf(nc->socket, sizeof(nc->socket), "%s", old->socket);
 	snprintf(nc->state_dir, sizeof(nc->state_dir), "%s", old->state_dir);
 	pmtd->conf = nc;
@@ -282,6 +286,8 @@ main_startup(const char *socket, struct event **sigs)
 		fatalx("main: lease journal: %s", err);
 	if (lease_count() > 0)
 		(void)lease_audit_async(NULL, 0, &pmtd->tiers, NULL, NULL);
+	/* Before the control socket: once it answers, everything does. */
+	metrics_http_start(pmtd->base, &pmtd->conf->metrics);
 	control_init(socket, pmtd->conf);
 	control_listen();
 }
@@ -321,6 +327,7 @@ static void
 main_shutdown(void)
 {
 	sd_notify(0, "STOPPING=1");
+	metrics_http_stop();
 	control_cleanup();
 	/* Grants and audits in flight complete while their conns exist. */
 	worker_fini();

@@ -5,7 +5,8 @@
  * client connection), dispatch.c (requests), peer.c (who the peer is),
  * tier.c + tier_*.c (tiers and their backends), lease.c (the lease
  * table), quota.c (rules and accounting), status.c (Status/TierInfo),
- * arena.c (memory for decoding one request).
+ * metrics*.c (the metrics and their HTTP endpoint), arena.c (memory for
+ * decoding one request).
  */
 #ifndef PMEMTIERD_H
 #define PMEMTIERD_H
@@ -108,6 +109,15 @@ struct quota_rule {
 };
 TAILQ_HEAD(quota_rules, quota_rule);
 
+/* [metrics]: where the daemon serves its metrics (metrics_http.c). */
+struct metrics_conf {
+	char			 listen[128];	/* "host:port"; "": none */
+	char			 socket[PATH_MAX];	/* "": none */
+	mode_t			 socket_mode;
+	char			 socket_group[PMTD_NAME_MAX];	/* "": keep */
+	int			 buckets;	/* per-bucket quota series */
+};
+
 struct pmtd_config {
 	char			 socket[PATH_MAX];
 	mode_t			 socket_mode;
@@ -124,6 +134,7 @@ struct pmtd_config {
 	struct quota_rules	 rules;
 	struct discovery_conf	 disc;
 	struct device_confs	 devices;
+	struct metrics_conf	 metrics;
 };
 
 /* ---- who the peer is (peer.c) ---- */

@@ -110,18 +110,10 @@ quota_admin_fill(Pmemtier__QuotaRule *w, const struct quota_rule *r)
 	w->origin = r->origin == QUOTA_ORIGIN_RUNTIME ? "runtime" : "config";
 }
 
-/* One bucket that holds bytes under a rule, for QuotaList (admins). */
-struct qa_usage {
-	const struct quota_rule	*rule;
-	const char		*tier;
-	char			 bucket[PMTD_CGROUP_MAX + 8];
-	uint64_t		 used;
-};
-
 struct qa_list {
 	Pmemtier__QuotaList	 ql;
 	Pmemtier__QuotaRule	*rules, **rptrs;
-	struct qa_usage		*use;
+	struct quota_bucket	*use;
 	size_t			 nuse;
 	Pmemtier__QuotaUsage	*wuse, **uptrs;
 	Pmemtier__QuotaRule	*wurules;
@@ -154,7 +146,7 @@ qa_bucket_name(const struct quota_match *m, char *buf, size_t len)
 static int
 qa_usage_cmp(const void *a, const void *b)
 {
-	const struct qa_usage	*x = a, *y = b;
+	const struct quota_bucket	*x = a, *y = b;
 	int			 xo = x->used > x->rule->limit;
 	int			 yo = y->used > y->rule->limit;
 
@@ -224,6 +216,19 @@ qa_usage_collect(struct qa_list *q)
 		if (h->nleases > 0)
 			qa_usage_add(q, &h->pr);
 	qsort(q->use, q->nuse, sizeof(*q->use), qa_usage_cmp);
+	return 0;
+}
+
+int
+quota_admin_buckets(struct quota_bucket **out, size_t *n)
+{
+	struct qa_list	q;
+
+	memset(&q, 0, sizeof(q));
+	if (qa_usage_collect(&q) != 0)
+		return -1;
+	*out = q.use;
+	*n = q.nuse;
 	return 0;
 }
 

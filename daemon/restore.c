@@ -32,6 +32,7 @@
 #include "journal.h"
 #include "lease.h"
 #include "log.h"
+#include "metrics.h"
 #include "peer.h"
 #include "restore.h"
 #include "tier.h"
@@ -397,6 +398,7 @@ restore_leases(const char *state_dir, char *err, size_t errlen)
 	/* The journal now says what the table holds. */
 	(void)journal_compact();
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	metrics_restored(rc.leases, rc.bytes);
 	if (n > 0 || bad > 0)
 		log_info("restore: %u leases (%llu bytes) of %u processes "
 		    "and %u kept ended leases re-adopted in %.0f ms; %u files "

@@ -267,6 +267,85 @@ test_enforce_keys(void **state)
 	config_free(c);
 }
 
+#define TIER_A	"[tier a]\nbackend=file\npath=/a\ncapacity=1M\n"
+
+static void
+test_metrics_keys(void **state)
+{
+	static const struct {
+		const char	*text;
+		const char	*msg;
+	} bad[] = {
+		{ "[metrics]\nlisten = 9466\n", "listen: an IP address" },
+		{ "[metrics]\nlisten = localhost:9466\n", "like 127.0.0.1:9466" },
+		{ "[metrics]\nlisten = 127.0.0.1:0\n", "listen" },
+		{ "[metrics]\nlisten = 127.0.0.1:65536\n", "listen" },
+		{ "[metrics]\nlisten = 127.0.0.1:\n", "listen" },
+		{ "[metrics]\nlisten = :9466\n", "listen" },
+		{ "[metrics]\nlisten = ::1:9466\n", "[::1]:9466" },
+		{ "[metrics]\nlisten = [::1]9466\n", "listen" },
+		{ "[metrics]\nlisten = [127.0.0.1]:9466\n", "listen" },
+		{ "[metrics]\nsocket = metrics.sock\n", "absolute path" },
+		{ "[metrics]\nsocket = /run/pmemtier/0123456789012345678901"
+		    "234567890123456789012345678901234567890123456789012345678"
+		    "901234567890.sock\n", "at most 107 bytes" },
+		{ "[metrics]\nsocket_mode = rw\n", "socket_mode: an octal" },
+		{ "[metrics]\nbuckets = some\n", "buckets: yes or no" },
+		{ "[metrics]\nport = 9466\n", "unknown key \"port\"" },
+		{ "[metrics]\nlisten = 127.0.0.1:1\nlisten = 127.0.0.1:2\n",
+		    "listen given twice" },
+	};
+	struct pmtd_config	*c;
+	char			 line[512];
+	size_t			 i;
+
+	/* Off unless asked for. */
+	c = parse(TIER_A);
+	assert_non_null(c);
+	assert_string_equal(c->metrics.listen, "");
+	assert_string_equal(c->metrics.socket, "");
+	assert_int_equal(c->metrics.socket_mode, 0660);
+	assert_true(c->metrics.buckets);
+	config_free(c);
+
+	c = parse(TIER_A "[metrics]\nlisten = [::1]:9466\n"
+	    "socket = /run/pmemtier/metrics.sock\nsocket_mode = 0600\n"
+	    "socket_group = prometheus\nbuckets = no\n");
+	assert_non_null(c);
+	assert_string_equal(c->metrics.listen, "[::1]:9466");
+	assert_string_equal(c->metrics.socket, "/run/pmemtier/metrics.sock");
+	assert_int_equal(c->metrics.socket_mode, 0600);
+	assert_string_equal(c->metrics.socket_group, "prometheus");
+	assert_false(c->metrics.buckets);
+	config_free(c);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), TIER_A "%s", bad[i].text);
+		if ((c = parse(line)) != NULL ||
+		    strstr(err, bad[i].msg) == NULL)
+			fail_msg("case %zu: got \"%s\", wanted \"%s\"", i,
+			    err, bad[i].msg);
+	}
+}
+
+static void
+test_listen_split(void **state)
+{
+	char		host[64];
+	unsigned	port;
+
+	assert_int_equal(config_listen_split("127.0.0.1:9466", host,
+	    sizeof(host), &port), 0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, 9466);
+	assert_int_equal(config_listen_split("[::1]:80", host, sizeof(host),
+	    &port), 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 80);
+	assert_int_equal(config_listen_split("[::1]", host, sizeof(host),
+	    &port), -1);
+}
+
 static void
 test_sizes(void **state)
 {
@@ -305,6 +384,8 @@ main(void)
 		cmocka_unit_test(test_discovery_keys),
 		cmocka_unit_test(test_enforce_keys),
 		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_metrics_keys),
+		cmocka_unit_test(test_listen_split),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

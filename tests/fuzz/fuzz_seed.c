@@ -136,6 +136,7 @@ seed_empty_env(Pmemtier__Envelope__BodyCase kase)
 	static Pmemtier__RescanRequest	rs = PMEMTIER__RESCAN_REQUEST__INIT;
 	static Pmemtier__Ack		ack = PMEMTIER__ACK__INIT;
 	static Pmemtier__UsageQuery	uq = PMEMTIER__USAGE_QUERY__INIT;
+	static Pmemtier__MetricsRequest	mr = PMEMTIER__METRICS_REQUEST__INIT;
 
 	pmemtier__envelope__init(&env);
 	env.body_case = kase;
@@ -157,6 +158,9 @@ seed_empty_env(Pmemtier__Envelope__BodyCase kase)
 		break;
 	case PMEMTIER__ENVELOPE__BODY_USAGE_QUERY:
 		env.usage_query = &uq;
+		break;
+	case PMEMTIER__ENVELOPE__BODY_METRICS_REQUEST:
+		env.metrics_request = &mr;
 		break;
 	default:
 		env.body_case = PMEMTIER__ENVELOPE__BODY__NOT_SET;
@@ -459,6 +463,8 @@ seed_requests(void)
 	    seed_empty_env(PMEMTIER__ENVELOPE__BODY_RELOAD_REQUEST));
 	seed_envelope("rescan_request",
 	    seed_empty_env(PMEMTIER__ENVELOPE__BODY_RESCAN_REQUEST));
+	seed_envelope("metrics_request",
+	    seed_empty_env(PMEMTIER__ENVELOPE__BODY_METRICS_REQUEST));
 }
 
 /* fuzz_dispatch's conversations. Lease ids start at 1 on every input. */
@@ -483,6 +489,8 @@ seed_conversations(void)
 	seed_add(s, seed_status(0, 0), 0);
 	seed_add(s, seed_empty_env(PMEMTIER__ENVELOPE__BODY_TIER_LIST_REQUEST),
 	    0);
+	seed_add(s, seed_empty_env(PMEMTIER__ENVELOPE__BODY_METRICS_REQUEST),
+	    0);
 	seed_write(seed_dispdir, "client", s->buf, s->len);
 
 	/* An admin: runtime quotas, listing, reload and rescan. */
@@ -499,6 +507,8 @@ seed_conversations(void)
 	seed_add(s, seed_empty_env(PMEMTIER__ENVELOPE__BODY_RELOAD_REQUEST), 0);
 	seed_add(s, seed_empty_env(PMEMTIER__ENVELOPE__BODY_RESCAN_REQUEST), 0);
 	seed_add(s, seed_status(1, 1), 0);
+	seed_add(s, seed_empty_env(PMEMTIER__ENVELOPE__BODY_METRICS_REQUEST),
+	    0);
 	seed_write(seed_dispdir, "admin", s->buf, s->len);
 
 	/* The handshake, by the input itself: versions, repeats, order. */
