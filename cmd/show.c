@@ -8,6 +8,8 @@
 #include <err.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "tierctl.h"
 
@@ -188,17 +190,34 @@ cmd_status(struct tierctl *t, int argc, char **argv)
 	struct tierctl_conn	*c;
 	struct show_status	 ss;
 
-	show_check_args(t, argc, argv, 0);
+	struct timespec		 sec = { 1, 0 };
+	bool			 watch = (t->opts & TIERCTL_OPT_WATCH) != 0,
+				 tty = isatty(STDOUT_FILENO);
+
+	show_check_args(t, argc, argv, TIERCTL_OPT_WATCH);
 	c = conn_open(t->socket);
-	show_fetch(c, &ss, "status");
-	t->out->begin(t);
-	t->out->daemon(t, ss.first);
-	show_tiers(t, ss.first->tiers, ss.first->n_tiers);
-	show_devices(t, ss.first->devices, ss.first->n_devices,
-	    ss.first->devices_total);
-	show_clients(t, &ss);
-	t->out->end(t);
-	show_free(&ss);
+	/*
+	 * --watch: the same view again every second, on one connection,
+	 * until interrupted (a terminal is cleared before each one; piped,
+	 * the views follow each other: one JSON document each with -j).
+	 */
+	for (;;) {
+		show_fetch(c, &ss, "status");
+		if (watch && tty)
+			fputs("\033[H\033[2J", stdout);
+		t->out->begin(t);
+		t->out->daemon(t, ss.first);
+		show_tiers(t, ss.first->tiers, ss.first->n_tiers);
+		show_devices(t, ss.first->devices, ss.first->n_devices,
+		    ss.first->devices_total);
+		show_clients(t, &ss);
+		t->out->end(t);
+		show_free(&ss);
+		if (!watch)
+			break;
+		fflush(stdout);
+		nanosleep(&sec, NULL);
+	}
 	conn_close(c);
 	return TIERCTL_EXIT_OK;
 }

@@ -24,8 +24,8 @@ struct tierctl_cmd {
 };
 
 static const struct tierctl_cmd tierctl_cmds[] = {
-	{ "status", cmd_status, "",
-	    "daemon, tiers and clients" },
+	{ "status", cmd_status, "[--watch]",
+	    "daemon, tiers and clients (--watch: every second)" },
 	{ "tiers", cmd_tiers, "",
 	    "tiers, with your quota and usage on each" },
 	{ "clients", cmd_clients, "[--pid PID | --cgroup PATH]",
@@ -135,6 +135,7 @@ enum {
 	OPT_GID,
 	OPT_DEFAULT,
 	OPT_OPENMETRICS,
+	OPT_WATCH,
 };
 
 static const struct option tierctl_longopts[] = {
@@ -149,6 +150,7 @@ static const struct option tierctl_longopts[] = {
 	{ "gid",	required_argument,	NULL, OPT_GID },
 	{ "default",	no_argument,		NULL, OPT_DEFAULT },
 	{ "openmetrics", no_argument,		NULL, OPT_OPENMETRICS },
+	{ "watch",	no_argument,		NULL, OPT_WATCH },
 	{ NULL,		0,			NULL, 0 },
 };
 
@@ -204,6 +206,9 @@ tierctl_options(struct tierctl *t, int argc, char **argv)
 			break;
 		case OPT_OPENMETRICS:
 			seen = TIERCTL_OPT_OPENMETRICS;
+			break;
+		case OPT_WATCH:
+			seen = TIERCTL_OPT_WATCH;
 			break;
 		case ':':
 			tierctl_usage("option %s needs an argument",

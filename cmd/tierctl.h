@@ -32,6 +32,7 @@
 #define TIERCTL_OPT_GID		0x08
 #define TIERCTL_OPT_DEFAULT	0x10
 #define TIERCTL_OPT_OPENMETRICS	0x20
+#define TIERCTL_OPT_WATCH	0x40
 
 struct tierctl_output;
 struct json_writer;

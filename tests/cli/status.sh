@@ -192,3 +192,15 @@ jq_eq "paged lease count" '.leases | length' 3000
 jq_eq "paged lease ids unique" '[.leases[].lease_id] | unique | length' 3000
 pmt_ctl_ok -j status
 jq_eq "paged client P" ".clients[] | select(.pid == $P) | .leases" 3000
+
+pmt_note "status --watch: a fresh view every second until interrupted"
+pmt_ctl timeout -s INT 2.5 -- -j status --watch
+# Killed by the interrupt, after two or three views (one JSON each).
+[ "$PMT_RC" -eq 124 ] || pmt_fail "status --watch exited $PMT_RC: $PMT_ERR"
+views=$(jq -s 'length' "$PMT_DIR/ctl.out") ||
+    pmt_fail "status --watch -j: not a stream of JSON documents"
+[ "$views" -ge 2 ] && [ "$views" -le 4 ] ||
+    pmt_fail "status --watch: $views views in 2.5 s"
+echo "ok: status --watch printed $views views in 2.5 s"
+pmt_ctl -- tiers --watch
+[ "$PMT_RC" -eq 2 ] || pmt_fail "tiers --watch exited $PMT_RC, not 2 (usage)"
