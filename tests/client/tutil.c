@@ -82,6 +82,23 @@ tu_count_fds(void)
 	return n - 1;	/* the directory's own descriptor */
 }
 
+int
+tu_settled_fds(int want)
+{
+	int	n = tu_count_fds(), i;
+
+	/*
+	 * The library's background thread holds the daemon connection for
+	 * the length of a usage report: a kind destroyed meanwhile closes it
+	 * when the report ends, not at once. Give it 2 s.
+	 */
+	for (i = 0; i < 200 && n != want; i++) {
+		usleep(10000);
+		n = tu_count_fds();
+	}
+	return n;
+}
+
 ssize_t
 tu_stderr_bytes(void (*fn)(void *), void *arg, int *status)
 {

@@ -18,6 +18,8 @@ void	tu_rmdir(const char *dir);
 long long tu_file_blocks(const char *prefix);
 /* This process's open descriptors. */
 int	tu_count_fds(void);
+/* The count once it equals want, or after 2 s. */
+int	tu_settled_fds(int want);
 
 /*
  * Runs fn in a child whose stderr is captured; returns the number of bytes
