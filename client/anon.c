@@ -8,6 +8,7 @@
 
 #include "anon.h"
 #include "fixed.h"
+#include "node.h"
 #include "range.h"
 
 /* As much address space as an unlimited pmem kind gets. */
@@ -34,9 +35,10 @@ anon_overcommit_strict(void)
 }
 
 int
-pmt_anon_init(struct pmt_heap *h)
+pmt_anon_init(struct pmt_heap *h, int numa)
 {
 	memset(h, 0, sizeof(*h));
+	h->numa = numa;
 	pthread_mutex_init(&h->lock, NULL);
 	h->file_fd = -1;
 	anon_strict = anon_overcommit_strict();
@@ -65,20 +67,34 @@ void *
 pmt_anon_alloc(void *arg, void *new_addr, size_t size, size_t align,
     bool *committed)
 {
-	void	*p = pmt_fixed_bump(arg, new_addr, size, align);
+	struct pmt_heap	*h = arg;
+	void		*p = pmt_fixed_bump(h, new_addr, size, align);
 
+	if (p == NULL)
+		return NULL;
+	/*
+	 * The kind's nodes, extent by extent as memkind binds them: a _LOCAL
+	 * kind's are those of the CPU the thread runs on now. Refused: the
+	 * range stays unused (jemalloc reports the allocation failed).
+	 */
+	if (pmt_numa_bind(h->numa, p, size) != 0)
+		return NULL;
 	/* Never touched before: zero, as the adapter tells jemalloc. */
-	if (p != NULL)
-		*committed = !anon_strict;
+	*committed = !anon_strict;
 	return p;
 }
 
 int
 pmt_anon_commit(void *h, void *addr, size_t size)
 {
+	struct pmt_heap	*hp = h;
+
 	if (!anon_strict)
 		return 0;
-	return mprotect(addr, size, PROT_READ | PROT_WRITE) == 0 ? 0 : -errno;
+	if (mprotect(addr, size, PROT_READ | PROT_WRITE) != 0)
+		return -errno;
+	/* A decommitted range was mapped anew, without the policy. */
+	return pmt_numa_bind(hp->numa, addr, size) == 0 ? 0 : -EINVAL;
 }
 
 /* Refused where the kernel overcommits: jemalloc purges instead. */

@@ -154,8 +154,15 @@ memkind_check_available(memkind_t kind)
 	switch (kind->type) {
 	case PMT_KIND_DRAM:
 		return MEMKIND_SUCCESS;
+	case PMT_KIND_UNAVAILABLE:
+		/* Huge pages are not served: as memkind where none exist. */
+		return kind == MEMKIND_HUGETLB ? MEMKIND_ERROR_HUGETLB :
+		    MEMKIND_ERROR_UNAVAILABLE;
 	case PMT_KIND_ARENA:
-		return pmt_kind_ready(kind) == 0 ? MEMKIND_SUCCESS :
+		if (pmt_kind_ready(kind) == 0)
+			return MEMKIND_SUCCESS;
+		/* memkind's reason, e.g. no node of the highest capacity. */
+		return kind->init_err < 0 ? kind->init_err :
 		    MEMKIND_ERROR_UNAVAILABLE;
 	default:
 		return MEMKIND_ERROR_UNAVAILABLE;
@@ -202,8 +209,14 @@ memkind_get_capacity(memkind_t kind)
 		return -1;
 	if (kind->type == PMT_KIND_DRAM || kind == MEMKIND_REGULAR)
 		return api_dram_capacity(kind);
+	/* memkind sums the nodes of a kind's nodemask; HUGETLB has none. */
+	if (kind == MEMKIND_HUGETLB)
+		return 0;
 	if (kind->type != PMT_KIND_ARENA || pmt_kind_ready(kind) != 0)
 		return -1;
+	/* The nodes the kind binds to (for a _LOCAL kind, this CPU's). */
+	if (kind->anon)
+		return pmt_numa_capacity(kind->numa);
 	if (kind->max_size != 0)
 		return (ssize_t)kind->max_size;
 	if (kind->heap.daemon)

@@ -18,6 +18,7 @@
 #include "anon.h"
 #include "fixed.h"
 #include "kind.h"
+#include "node.h"
 #include "range.h"
 #include "thread.h"
 
@@ -370,14 +371,27 @@ kind_kmem_init(struct memkind *k)
 	return 0;
 }
 
-/* Sets up MEMKIND_REGULAR's arena over anonymous memory; kind lock held. */
+/*
+ * Sets up the arena of REGULAR or another NUMA-policy kind over anonymous
+ * memory, if the machine has the nodes the kind asks for; kind lock held.
+ */
 static int
-kind_regular_init(struct memkind *k)
+kind_anon_init(struct memkind *k)
 {
 	struct pmt_je_backing	b;
-	int			rc;
+	int			rc, numa = k->numa;
 
-	if (pmt_anon_init(&k->heap) != 0)
+	/* REGULAR works without NUMA sysfs: as the process's policy says. */
+	if (numa == PMT_NUMA_REGULAR && pmt_topo_system() == NULL)
+		numa = PMT_NUMA_NONE;
+	if (numa != PMT_NUMA_NONE &&
+	    (rc = pmt_topo_check(pmt_topo_system(), numa)) != 0) {
+		pmt_debug("kind %s: unavailable: %s", k->name,
+		    rc == MEMKIND_ERROR_MEMTYPE_NOT_AVAILABLE ?
+		    "no NUMA node of that sort" : "no NUMA information");
+		return rc;
+	}
+	if (pmt_anon_init(&k->heap, numa) != 0)
 		return MEMKIND_ERROR_MMAP;
 	b.alloc = pmt_anon_alloc;
 	b.commit = pmt_anon_commit;
@@ -406,8 +420,9 @@ pmt_kind_ready(struct memkind *k)
 		return MEMKIND_ERROR_UNAVAILABLE;	/* destroyed */
 	pmt_kind_lock();
 	if (k->init_state == 0 || k->init_state < 0) {
-		rc = k->anon ? kind_regular_init(k) : kind_kmem_init(k);
+		rc = k->anon ? kind_anon_init(k) : kind_kmem_init(k);
 		k->init_state = rc == 0 ? 1 : -1;
+		k->init_err = rc;
 	}
 	rc = k->init_state == 1 ? 0 : MEMKIND_ERROR_UNAVAILABLE;
 	pmt_kind_unlock();
@@ -570,12 +585,15 @@ kind_atfork_child(void)
 
 /*
  * Static kinds. Slots 0-3 are the kmem kinds' per-thread state, slot 4
- * MEMKIND_REGULAR's.
+ * MEMKIND_REGULAR's, 5-13 the other NUMA-policy kinds'.
  */
 #define KIND_DRAM(n)	{ .type = PMT_KIND_DRAM, .is_static = true,	\
 	.name = n, .range_slot = -1 }
 #define KIND_KMEM(n, s, pref)	{ .type = PMT_KIND_ARENA, .is_static = true, \
 	.kmem = true, .slot = s, .fallback_dram = pref, .name = n,	\
+	.range_slot = -1 }
+#define KIND_NUMA(n, s, p)	{ .type = PMT_KIND_ARENA, .is_static = true, \
+	.anon = true, .slot = 5 + (s), .numa = p, .name = n,		\
 	.range_slot = -1 }
 #define KIND_NONE(n)	{ .type = PMT_KIND_UNAVAILABLE, .is_static = true, \
 	.name = n, .range_slot = -1 }
@@ -584,7 +602,22 @@ struct memkind pmt_kind_default = KIND_DRAM("memkind_default");
 /* An arena kind of its own so that its blocks are told from DEFAULT's. */
 struct memkind pmt_kind_regular = { .type = PMT_KIND_ARENA,
 	.is_static = true, .anon = true, .slot = PMT_KIND_REGULAR_SLOT,
-	.name = "memkind_regular", .range_slot = -1 };
+	.numa = PMT_NUMA_REGULAR, .name = "memkind_regular", .range_slot = -1 };
+static struct memkind kind_numa[PMT_KIND_NUMA_KINDS] = {
+	KIND_NUMA("memkind_interleave", 0, PMT_NUMA_INTERLEAVE),
+	KIND_NUMA("memkind_highest_capacity", 1, PMT_NUMA_HICAP),
+	KIND_NUMA("memkind_highest_capacity_preferred", 2,
+	    PMT_NUMA_HICAP_PREF),
+	KIND_NUMA("memkind_highest_capacity_local", 3, PMT_NUMA_HICAP_LOCAL),
+	KIND_NUMA("memkind_highest_capacity_local_preferred", 4,
+	    PMT_NUMA_HICAP_LOCAL_PREF),
+	KIND_NUMA("memkind_lowest_latency_local", 5, PMT_NUMA_LOLAT_LOCAL),
+	KIND_NUMA("memkind_lowest_latency_local_preferred", 6,
+	    PMT_NUMA_LOLAT_LOCAL_PREF),
+	KIND_NUMA("memkind_highest_bandwidth_local", 7, PMT_NUMA_HIBW_LOCAL),
+	KIND_NUMA("memkind_highest_bandwidth_local_preferred", 8,
+	    PMT_NUMA_HIBW_LOCAL_PREF),
+};
 static struct memkind kind_kmem[4] = {
 	KIND_KMEM("memkind_dax_kmem", 0, false),
 	KIND_KMEM("memkind_dax_kmem_all", 1, false),
@@ -596,15 +629,7 @@ static struct memkind kind_none[] = {
 	KIND_NONE("memkind_hbw_all"), KIND_NONE("memkind_hbw_preferred"),
 	KIND_NONE("memkind_hbw_hugetlb"), KIND_NONE("memkind_hbw_all_hugetlb"),
 	KIND_NONE("memkind_hbw_preferred_hugetlb"),
-	KIND_NONE("memkind_hbw_interleave"), KIND_NONE("memkind_interleave"),
-	KIND_NONE("memkind_highest_capacity"),
-	KIND_NONE("memkind_highest_capacity_preferred"),
-	KIND_NONE("memkind_highest_capacity_local"),
-	KIND_NONE("memkind_highest_capacity_local_preferred"),
-	KIND_NONE("memkind_lowest_latency_local"),
-	KIND_NONE("memkind_lowest_latency_local_preferred"),
-	KIND_NONE("memkind_highest_bandwidth_local"),
-	KIND_NONE("memkind_highest_bandwidth_local_preferred"),
+	KIND_NONE("memkind_hbw_interleave"),
 	KIND_NONE("memkind_hbw_gbtlb"), KIND_NONE("memkind_hbw_preferred_gbtlb"),
 	KIND_NONE("memkind_gbtlb"),
 };
@@ -625,19 +650,19 @@ PMT_EXPORT memkind_t MEMKIND_HBW_HUGETLB = &kind_none[4];
 PMT_EXPORT memkind_t MEMKIND_HBW_ALL_HUGETLB = &kind_none[5];
 PMT_EXPORT memkind_t MEMKIND_HBW_PREFERRED_HUGETLB = &kind_none[6];
 PMT_EXPORT memkind_t MEMKIND_HBW_INTERLEAVE = &kind_none[7];
-PMT_EXPORT memkind_t MEMKIND_INTERLEAVE = &kind_none[8];
-PMT_EXPORT memkind_t MEMKIND_HIGHEST_CAPACITY = &kind_none[9];
-PMT_EXPORT memkind_t MEMKIND_HIGHEST_CAPACITY_PREFERRED = &kind_none[10];
-PMT_EXPORT memkind_t MEMKIND_HIGHEST_CAPACITY_LOCAL = &kind_none[11];
-PMT_EXPORT memkind_t MEMKIND_HIGHEST_CAPACITY_LOCAL_PREFERRED = &kind_none[12];
-PMT_EXPORT memkind_t MEMKIND_LOWEST_LATENCY_LOCAL = &kind_none[13];
-PMT_EXPORT memkind_t MEMKIND_LOWEST_LATENCY_LOCAL_PREFERRED = &kind_none[14];
-PMT_EXPORT memkind_t MEMKIND_HIGHEST_BANDWIDTH_LOCAL = &kind_none[15];
+PMT_EXPORT memkind_t MEMKIND_INTERLEAVE = &kind_numa[0];
+PMT_EXPORT memkind_t MEMKIND_HIGHEST_CAPACITY = &kind_numa[1];
+PMT_EXPORT memkind_t MEMKIND_HIGHEST_CAPACITY_PREFERRED = &kind_numa[2];
+PMT_EXPORT memkind_t MEMKIND_HIGHEST_CAPACITY_LOCAL = &kind_numa[3];
+PMT_EXPORT memkind_t MEMKIND_HIGHEST_CAPACITY_LOCAL_PREFERRED = &kind_numa[4];
+PMT_EXPORT memkind_t MEMKIND_LOWEST_LATENCY_LOCAL = &kind_numa[5];
+PMT_EXPORT memkind_t MEMKIND_LOWEST_LATENCY_LOCAL_PREFERRED = &kind_numa[6];
+PMT_EXPORT memkind_t MEMKIND_HIGHEST_BANDWIDTH_LOCAL = &kind_numa[7];
 PMT_EXPORT memkind_t MEMKIND_HIGHEST_BANDWIDTH_LOCAL_PREFERRED =
-    &kind_none[16];
-PMT_EXPORT memkind_t MEMKIND_HBW_GBTLB = &kind_none[17];
-PMT_EXPORT memkind_t MEMKIND_HBW_PREFERRED_GBTLB = &kind_none[18];
-PMT_EXPORT memkind_t MEMKIND_GBTLB = &kind_none[19];
+    &kind_numa[8];
+PMT_EXPORT memkind_t MEMKIND_HBW_GBTLB = &kind_none[8];
+PMT_EXPORT memkind_t MEMKIND_HBW_PREFERRED_GBTLB = &kind_none[9];
+PMT_EXPORT memkind_t MEMKIND_GBTLB = &kind_none[10];
 
 __attribute__((constructor))
 static void
@@ -648,6 +673,8 @@ kind_init(void)
 	for (i = 0; i < 4; i++)
 		kind_table[i] = &kind_kmem[i];
 	kind_table[PMT_KIND_REGULAR_SLOT] = &pmt_kind_regular;
+	for (i = 0; i < PMT_KIND_NUMA_KINDS; i++)
+		kind_table[kind_numa[i].slot] = &kind_numa[i];
 	pmt_thread_init();
 	(void)pthread_atfork(kind_atfork_prepare, kind_atfork_parent,
 	    kind_atfork_child);

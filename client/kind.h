@@ -5,8 +5,9 @@
  * plain malloc; arena kinds, each with its own jemalloc arena over an
  * address range of its own: pmem kinds (memkind_create_pmem*) and the
  * MEMKIND_DAX_KMEM* kinds over leased memory (lease.h), fixed kinds over
- * the caller's range (fixed.h), MEMKIND_REGULAR over anonymous memory
- * (anon.h); and kinds this library does not offer (HBW, HUGETLB, ...),
+ * the caller's range (fixed.h), MEMKIND_REGULAR and the other NUMA-policy
+ * kinds over anonymous memory (anon.h, node.h); and kinds this library does
+ * not offer (HBW, HUGETLB, ...),
  * which exist only so that programs link.
  *
  * Lock order: kind_lock > heap lock > connection lock.
@@ -20,10 +21,14 @@
 #include "je.h"
 #include "lease.h"
 
-/* Slots: the four static kmem kinds and REGULAR, then created kinds. */
-#define PMT_KIND_MAX		512
+/*
+ * Slots: the four static kmem kinds, REGULAR, the other NUMA-policy kinds,
+ * then created kinds (507 of them, as before the NUMA kinds came).
+ */
 #define PMT_KIND_REGULAR_SLOT	4
-#define PMT_KIND_STATIC_SLOTS	5
+#define PMT_KIND_NUMA_KINDS	9
+#define PMT_KIND_STATIC_SLOTS	(5 + PMT_KIND_NUMA_KINDS)
+#define PMT_KIND_MAX		(PMT_KIND_STATIC_SLOTS + 507)
 
 enum pmt_kind_type {
 	PMT_KIND_DRAM,
@@ -52,8 +57,10 @@ struct memkind {
 	bool			 conservative;
 	bool			 forked;	/* inherited from a parent */
 	bool			 fixed;		/* memkind_create_fixed */
-	bool			 anon;		/* MEMKIND_REGULAR (anon.h) */
+	bool			 anon;		/* REGULAR and NUMA kinds (anon.h) */
+	int			 numa;		/* enum pmt_numa_policy (node.h) */
 	int			 init_state;	/* static arena kind: 0, 1 ok, -1 */
+	int			 init_err;	/* why init_state is -1 */
 	int			 range_slot;
 	char			 name[64];
 	char			 dir[256];

@@ -73,6 +73,7 @@ struct pmt_heap {
 	size_t		  nleases;
 	size_t		  cap;
 	int		  lease_events;	/* leases taken since last report */
+	int		  numa;		/* anon.h: enum pmt_numa_policy */
 };
 
 /*

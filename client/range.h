@@ -15,7 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PMT_RANGE_MAX	512
+/* Every arena kind at once: static (kmem, REGULAR, NUMA) and created. */
+#define PMT_RANGE_MAX	528
 
 /*
  * Besides the range and its owner, a slot carries copies of what the free
