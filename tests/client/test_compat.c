@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 #include <numa.h>
+#include <numaif.h>
 
 #include <memkind.h>
 
@@ -327,6 +328,74 @@ test_detect_regular(void **state)
 }
 
 /*
+ * On this machine's own kernel: every NUMA-placed kind that is available
+ * hands out blocks whose range the kernel holds under the kind's policy
+ * (REGULAR and HIGHEST_CAPACITY bound, INTERLEAVE interleaved, the
+ * _PREFERRED ones preferred), on nodes that have CPUs or the most memory.
+ * The latency and bandwidth kinds need HMAT figures, which a machine
+ * without nodeN/access0 lacks: then unavailable, as in memkind.
+ */
+static void
+test_numa_kinds_on_this_kernel(void **state)
+{
+	struct {
+		memkind_t	*kind;
+		int		 mode;
+	} k[] = {
+		{ &MEMKIND_REGULAR, MPOL_BIND },
+		{ &MEMKIND_INTERLEAVE, MPOL_INTERLEAVE },
+		{ &MEMKIND_HIGHEST_CAPACITY, MPOL_BIND },
+		{ &MEMKIND_HIGHEST_CAPACITY_PREFERRED, MPOL_PREFERRED },
+		{ &MEMKIND_HIGHEST_CAPACITY_LOCAL, MPOL_BIND },
+		{ &MEMKIND_HIGHEST_CAPACITY_LOCAL_PREFERRED, MPOL_PREFERRED },
+	};
+	unsigned long	mask[16];
+	size_t		i;
+	char		*p;
+	int		mode, node, hmat;
+
+	if (numa_available() < 0)
+		skip();
+	hmat = access("/sys/devices/system/node/node0/access0", F_OK) == 0;
+	for (i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		memkind_t kind = *k[i].kind;
+
+		if (memkind_check_available(kind) != 0) {
+			/* Only a tie for the largest node refuses these. */
+			assert_int_equal(memkind_check_available(kind),
+			    MEMKIND_ERROR_MEMTYPE_NOT_AVAILABLE);
+			continue;
+		}
+		assert_non_null(p = memkind_malloc(kind, 1 << 20));
+		memset(p, 1, 1 << 20);
+		assert_ptr_equal(memkind_detect_kind(p), kind);
+		assert_int_equal(get_mempolicy(&mode, mask, 1024, p,
+		    MPOL_F_ADDR), 0);
+		assert_int_equal(mode, k[i].mode);
+		assert_int_equal(get_mempolicy(&node, NULL, 0, p,
+		    MPOL_F_ADDR | MPOL_F_NODE), 0);
+		if (kind == MEMKIND_REGULAR) {
+			struct bitmask *cpus = numa_allocate_cpumask();
+
+			assert_int_equal(numa_node_to_cpus(node, cpus), 0);
+			assert_true(numa_bitmask_weight(cpus) > 0);
+			numa_free_cpumask(cpus);
+		}
+		if (kind == MEMKIND_HIGHEST_CAPACITY)
+			for (int n = 0; n <= numa_max_node(); n++)
+				assert_true(numa_node_size64(n, NULL) <=
+				    numa_node_size64(node, NULL));
+		memkind_free(NULL, p);
+	}
+	if (!hmat) {
+		assert_int_equal(memkind_check_available(
+		    MEMKIND_LOWEST_LATENCY_LOCAL),
+		    MEMKIND_ERROR_MEMTYPE_NOT_AVAILABLE);
+		assert_null(memkind_malloc(MEMKIND_HIGHEST_BANDWIDTH_LOCAL, 64));
+	}
+}
+
+/*
  * Creating kinds until none is left ends with memkind's code for it,
  * MEMKIND_ERROR_ARENAS_CREATE, and every kind made still works.
  */
@@ -361,6 +430,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_dram_capacity),
 		cmocka_unit_test(test_detect_regular),
 		cmocka_unit_test(test_too_many_kinds),
+		cmocka_unit_test(test_numa_kinds_on_this_kernel),
 	};
 	int	rc;
 
