@@ -300,6 +300,7 @@ cxl_nd_regions(struct discovery_cxl *c, struct discovery_liblog *l)
 					continue;
 				cxl_copy(r->nd_region, sizeof(r->nd_region),
 				    ndctl_region_get_devname(nr));
+				r->nd_enabled = ndctl_region_is_enabled(nr);
 				r->target_node =
 				    ndctl_region_get_target_node(nr);
 				ndctl_namespace_foreach(nr, ns)

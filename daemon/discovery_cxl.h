@@ -86,6 +86,7 @@ struct discovery_cxl_region {
 	char			 memdevs[DISCOVERY_CXL_LIST_MAX];	/* "mem0" */
 	/* pmem: the libnvdimm region over it ("region1"), "" when none. */
 	char			 nd_region[DISCOVERY_NAME_MAX];
+	int			 nd_enabled;	/* that region is enabled */
 	/* The devices under it: "dax0.0 pmem0.1" (active namespaces' dax and
 	 * block devices, or a ram region's dax devices). */
 	char			 devices[DISCOVERY_CXL_LIST_MAX];

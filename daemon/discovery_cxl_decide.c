@@ -222,6 +222,19 @@ discovery_cxl_region_decide(struct discovery_cxl_region *r)
 		    "list -R)", r->name);
 		return;
 	}
+	/*
+	 * Seen on Linux 6.1: re-enabling a CXL region, or making a new one
+	 * on a memdev whose labels still hold a namespace, brings the
+	 * libnvdimm region back disabled, and ndctl enable-region fails.
+	 */
+	if (r->mode == DISCOVERY_CXL_PMEM && !r->nd_enabled) {
+		discovery_msg(r->reason, sizeof(r->reason), "%s: its "
+		    "libnvdimm region %s is disabled: ndctl enable-region %s, "
+		    "then rescan (if it stays disabled, see the CXL section "
+		    "of the operator guide)", r->name, r->nd_region,
+		    r->nd_region);
+		return;
+	}
 	if (r->devices[0] != '\0') {
 		r->state = DISCOVERY_USABLE;
 		return;
@@ -286,13 +299,14 @@ discovery_cxl_region_describe(const struct discovery_cxl_region *r,
 {
 	return snprintf(buf, len, "%s decoder=%s type=%s resource=0x%llx "
 	    "size=%llu ways=%d enabled=%d committed=%d memdevs=%s "
-	    "nd_region=%s devices=%s target_node=%d state=%s%s%s", r->name,
+	    "nd_region=%s%s devices=%s target_node=%d state=%s%s%s", r->name,
 	    r->decoder, r->mode != DISCOVERY_CXL_NONE ?
 	    discovery_cxl_mode_name(r->mode) : "-",
 	    (unsigned long long)r->resource, (unsigned long long)r->size,
 	    r->ways, r->enabled, r->committed,
 	    r->memdevs[0] ? r->memdevs : "-",
 	    r->nd_region[0] ? r->nd_region : "-",
+	    r->nd_region[0] && !r->nd_enabled ? "(disabled)" : "",
 	    r->devices[0] ? r->devices : "-", r->target_node,
 	    discovery_state_name(r->state), r->reason[0] ? " reason=" : "",
 	    r->reason);

@@ -86,6 +86,7 @@ with_region(void)
 	reg.nr_mappings = 1;
 	strcpy(reg.memdevs, "mem0");
 	strcpy(reg.nd_region, "region0");
+	reg.nd_enabled = 1;
 	reg.target_node = 1;
 	cxl.region = &reg;
 	cxl.nregion = 1;
@@ -219,6 +220,22 @@ test_region_disabled(void **state)
 	    "enable-region region0, then rescan");
 }
 
+/*
+ * After cxl disable-region and cxl enable-region: the CXL region is
+ * enabled again, its libnvdimm region comes back disabled (ndctl list -R
+ * -i: "state":"disabled"), the namespace on the labels hidden.
+ */
+static void
+test_region_reenabled_nd_region_disabled(void **state)
+{
+	with_region();
+	reg.nd_enabled = 0;
+	discovery_cxl_decide(&cxl);
+	assert_int_equal(reg.state, DISCOVERY_SKIPPED);
+	assert_non_null(strstr(reg.reason, "region0: its libnvdimm region "
+	    "region0 is disabled: ndctl enable-region region0, then rescan"));
+}
+
 static void
 test_region_not_committed(void **state)
 {
@@ -300,6 +317,8 @@ main(void)
 		cmocka_unit_test_setup(test_region_without_namespace, setup),
 		cmocka_unit_test_setup(test_region_with_devdax, setup),
 		cmocka_unit_test_setup(test_region_disabled, setup),
+		cmocka_unit_test_setup(test_region_reenabled_nd_region_disabled,
+		    setup),
 		cmocka_unit_test_setup(test_region_not_committed, setup),
 		cmocka_unit_test_setup(test_pmem_region_without_nd_region,
 		    setup),
