@@ -643,6 +643,7 @@ json_cxl(struct tierctl *t, const Pmemtier__CxlInfo *c)
 		json_string(w, "nd_region", c->nd_region);
 		json_string(w, "devices", c->devices);
 		json_bool(w, "committed", c->committed);
+		json_bool(w, "provisioned", c->provisioned);
 		json_node(w, "target_node", c->target_node);
 	}
 	json_string(w, "bus", c->bus);

@@ -8,7 +8,8 @@ if(NOT TARGET pmemtierd_discovery)
     ${CMAKE_CURRENT_LIST_DIR}/discovery_kmem.c
     ${CMAKE_CURRENT_LIST_DIR}/discovery_mount.c
     ${CMAKE_CURRENT_LIST_DIR}/discovery_cxl.c
-    ${CMAKE_CURRENT_LIST_DIR}/discovery_cxl_decide.c)
+    ${CMAKE_CURRENT_LIST_DIR}/discovery_cxl_decide.c
+    ${CMAKE_CURRENT_LIST_DIR}/discovery_cxl_create.c)
   target_include_directories(pmemtierd_discovery PUBLIC ${CMAKE_CURRENT_LIST_DIR})
   target_link_libraries(pmemtierd_discovery PUBLIC PkgConfig::NDCTL PkgConfig::DAXCTL
     PkgConfig::CXL)

@@ -38,6 +38,14 @@ cxl_log(struct cxl_ctx *ctx, int prio, const char *file, int line,
 		discovery_liblog_set(l, fmt, ap);
 }
 
+void
+discovery_cxl_quiet(struct cxl_ctx *ctx, struct discovery_liblog *l)
+{
+	cxl_set_userdata(ctx, l);
+	cxl_set_log_fn(ctx, cxl_log);
+	cxl_set_log_priority(ctx, 3);	/* LOG_ERR */
+}
+
 static void
 cxl_copy(char *dst, size_t len, const char *src)
 {
@@ -362,9 +370,7 @@ discovery_cxl_scan(struct discovery_cxl **out, char *msg, size_t msglen)
 		free(s.c);
 		return rc;
 	}
-	cxl_set_userdata(ctx, &l);
-	cxl_set_log_fn(ctx, cxl_log);
-	cxl_set_log_priority(ctx, 3);	/* LOG_ERR */
+	discovery_cxl_quiet(ctx, &l);
 
 	cxl_memdev_foreach(ctx, md)
 		if ((rc = cxl_scan_memdev(&s, md)) < 0)

@@ -60,6 +60,8 @@ struct discovery_cxl_memdev {
 	/* Output of the decision. */
 	enum discovery_state	 state;
 	char			 reason[DISCOVERY_REASON_MAX];
+	/* CANDIDATE: the root decoder a region would be made through. */
+	char			 root[DISCOVERY_NAME_MAX];
 };
 
 struct discovery_cxl_decoder {
@@ -138,6 +140,23 @@ const struct discovery_cxl_decoder *discovery_cxl_decoder_find(
 	    const struct discovery_cxl *, const char *name);
 const struct discovery_cxl_memdev *discovery_cxl_memdev_find(
 	    const struct discovery_cxl *, const char *name);
+
+/*
+ * Makes a pmem region over all of memdev's pmem capacity (rounded down to
+ * 256 MiB) through root decoder root, commits and enables it, and puts
+ * its name in region. Refuses (-EBUSY) when the memdev has no free
+ * endpoint decoder, -EOPNOTSUPP for ram. On failure takes down what it
+ * made. 0 or -errno, msg says what happened either way.
+ */
+int	discovery_cxl_create_region(const char *memdev, const char *root,
+	    enum discovery_cxl_mode, char *region, size_t regionlen,
+	    char *msg, size_t msglen);
+/*
+ * A devdax namespace named name over the free space of libnvdimm region
+ * nd_region (ndctl create-namespace). 0 or -errno with msg.
+ */
+int	discovery_cxl_create_namespace(const char *nd_region, const char *name,
+	    char *msg, size_t msglen);
 
 /* "pmem", "ram", "" and back; -1 from parse for anything else. */
 const char *discovery_cxl_mode_name(enum discovery_cxl_mode);

@@ -138,6 +138,7 @@ cxl_memdev_free(const struct discovery_cxl *c, struct discovery_cxl_memdev *m)
 			return;
 		}
 		m->state = DISCOVERY_CANDIDATE;
+		snprintf(m->root, sizeof(m->root), "%s", d->name);
 		discovery_msg(m->reason, sizeof(m->reason), "no region yet: "
 		    "the daemon creates a %s region on %s through %s",
 		    discovery_cxl_mode_name(w), m->name, d->name);
@@ -176,6 +177,7 @@ discovery_cxl_memdev_decide(const struct discovery_cxl *c,
     struct discovery_cxl_memdev *m)
 {
 	m->reason[0] = '\0';
+	m->root[0] = '\0';
 	if (!m->enabled) {
 		m->state = DISCOVERY_SKIPPED;
 		discovery_msg(m->reason, sizeof(m->reason), "%s is disabled "

@@ -469,6 +469,9 @@ rescan_extend(struct pmtd_config *conf)
 		rescan_cxl(conf, NULL, 0);
 		return 0;
 	}
+	/* Regions and namespaces first: their dax devices are then found,
+	 * and onlined when configured, by the scan below. */
+	(void)rescan_cxl_provision(conf);
 	if (rescan_scan(conf, &d, &refs, &nrefs) != 0) {
 		rescan_keep(NULL, 0);
 		rescan_cxl(conf, NULL, 0);

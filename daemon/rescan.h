@@ -75,6 +75,7 @@ struct rescan_cxl {
 	int			 enabled;
 	int			 committed;
 	int			 target_node;
+	int			 provisioned;	/* region made by this daemon */
 	char			 reason[512];
 };
 
@@ -96,6 +97,14 @@ const struct rescan_cxl *rescan_cxl_objects(size_t *n);
  */
 void	rescan_cxl(const struct pmtd_config *, struct rescan_dev *devs,
 	    size_t ndevs);
+/*
+ * Provisioning, before the scans (rescan_cxl.c): for each memdev whose
+ * [device] section says region = pmem, makes a pmem region when it is in
+ * none, and a devdax namespace named after the memdev in each of its
+ * regions that has none (an existing region is used as it is). Never
+ * destroys a region or namespace. 1 if anything changed.
+ */
+int	rescan_cxl_provision(const struct pmtd_config *);
 /* "tier", "onlined", "skipped". */
 const char *rescan_state_name(enum rescan_state);
 

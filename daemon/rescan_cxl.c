@@ -7,9 +7,11 @@
  * region it comes from, and every memdev, root decoder and region is
  * shown with what it lacks.
  */
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "pmemtierd.h"
@@ -39,6 +41,196 @@ rescan_cxl_objects(size_t *n)
 }
 
 #ifdef PMEMTIERD_HAVE_DISCOVERY
+
+/*
+ * The regions this daemon made since it started, for Status
+ * ("provisioned"); a longer list only loses that distinction.
+ */
+#define RESCAN_CXL_MADE_MAX	32
+static char	rescan_cxl_made[RESCAN_CXL_MADE_MAX][DISCOVERY_NAME_MAX];
+static size_t	rescan_cxl_nmade;
+
+static int
+rescan_cxl_was_made(const char *region)
+{
+	size_t	i;
+
+	for (i = 0; i < rescan_cxl_nmade; i++)
+		if (strcmp(rescan_cxl_made[i], region) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+rescan_cxl_note_made(const char *region)
+{
+	if (!rescan_cxl_was_made(region) &&
+	    rescan_cxl_nmade < RESCAN_CXL_MADE_MAX)
+		snprintf(rescan_cxl_made[rescan_cxl_nmade++],
+		    sizeof(rescan_cxl_made[0]), "%s", region);
+}
+
+/* The [device] section naming this memdev (first match, as for devices). */
+static const struct device_conf *
+rescan_cxl_conf(const struct pmtd_config *conf, const char *memdev)
+{
+	const struct device_conf	*dc;
+
+	TAILQ_FOREACH(dc, &conf->devices, entry)
+		if (fnmatch(dc->pattern, memdev, 0) == 0)
+			return dc;
+	return NULL;
+}
+
+static void
+rescan_cxl_want(const struct pmtd_config *conf, struct discovery_cxl *c)
+{
+	const struct device_conf	*dc;
+	size_t				 i;
+
+	for (i = 0; i < c->nmemdev; i++) {
+		dc = rescan_cxl_conf(conf, c->memdev[i].name);
+		if (dc != NULL && !dc->ignore && strcmp(dc->region, "pmem") == 0)
+			c->memdev[i].want = DISCOVERY_CXL_PMEM;
+	}
+}
+
+/* A fresh, decided scan with the config's wants; NULL after logging. */
+static struct discovery_cxl *
+rescan_cxl_fresh(const struct pmtd_config *conf)
+{
+	struct discovery_cxl	*c;
+	char			 msg[512];
+
+	if (discovery_cxl_scan(&c, msg, sizeof(msg)) != 0) {
+		log_warnx("rescan: CXL discovery failed: %s", msg);
+		return NULL;
+	}
+	rescan_cxl_want(conf, c);
+	discovery_cxl_decide(c);
+	return c;
+}
+
+static const struct discovery_cxl_region *
+rescan_cxl_region_find(const struct discovery_cxl *c, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nregion; i++)
+		if (strcmp(c->region[i].name, name) == 0)
+			return &c->region[i];
+	return NULL;
+}
+
+/*
+ * A region just made appears in libnvdimm a moment later (the pmem
+ * region's driver registers it): waits up to 2 s for it. The scan that
+ * shows it, or the last one.
+ */
+static struct discovery_cxl *
+rescan_cxl_settle(const struct pmtd_config *conf, const char *region)
+{
+	const struct discovery_cxl_region	*r;
+	struct discovery_cxl			*c = NULL;
+	struct timespec				 ts = { 0, 100000000 };
+	int					 i;
+
+	for (i = 0; i < 20; i++) {
+		discovery_cxl_free(c);
+		if ((c = rescan_cxl_fresh(conf)) == NULL)
+			return NULL;
+		r = rescan_cxl_region_find(c, region);
+		if (r != NULL && r->nd_region[0] != '\0')
+			break;
+		nanosleep(&ts, NULL);
+	}
+	return c;
+}
+
+/* A devdax namespace on a region without one, named after the memdev so
+ * that its [device] section (online, tier, ...) applies to it too. */
+static int
+rescan_cxl_namespace(const struct discovery_cxl_memdev *m,
+    const struct discovery_cxl_region *r)
+{
+	char	msg[512];
+
+	if (r->state != DISCOVERY_CANDIDATE)
+		return 0;
+	if (discovery_cxl_create_namespace(r->nd_region, m->name, msg,
+	    sizeof(msg)) != 0) {
+		log_warnx("rescan: %s: %s", m->name, msg);
+		return 0;
+	}
+	log_notice("rescan: %s: %s on %s", m->name, msg, r->name);
+	return 1;
+}
+
+int
+rescan_cxl_provision(const struct pmtd_config *conf)
+{
+	struct discovery_cxl	*c;
+	char			 msg[512], region[DISCOVERY_NAME_MAX];
+	size_t			 i;
+	int			 changed = 0, restarts = 0;
+
+	if (!conf->disc.enable)
+		return 0;
+	if ((c = rescan_cxl_fresh(conf)) == NULL)
+		return 0;
+	for (i = 0; i < c->nmemdev; i++) {
+		const struct discovery_cxl_memdev	*m = &c->memdev[i];
+		const struct discovery_cxl_region	*r;
+
+		if (m->want == DISCOVERY_CXL_NONE)
+			continue;
+		if (m->state == DISCOVERY_SKIPPED) {
+			log_warnx("rescan: %s: region = %s not done: %s",
+			    m->name, discovery_cxl_mode_name(m->want),
+			    m->reason);
+			continue;
+		}
+		if (m->state == DISCOVERY_USABLE) {
+			/* Adopted as it is: a namespace only where none is. */
+			char	copy[DISCOVERY_CXL_LIST_MAX], *tok, *save = NULL;
+
+			snprintf(copy, sizeof(copy), "%s", m->regions);
+			for (tok = strtok_r(copy, " ", &save); tok != NULL;
+			    tok = strtok_r(NULL, " ", &save)) {
+				if ((r = rescan_cxl_region_find(c, tok)) == NULL)
+					continue;
+				if (!rescan_cxl_was_made(r->name))
+					log_info("rescan: %s: region %s exists "
+					    "and is used as it is", m->name,
+					    r->name);
+				changed |= rescan_cxl_namespace(m, r);
+			}
+			continue;
+		}
+		if (discovery_cxl_create_region(m->name, m->root, m->want,
+		    region, sizeof(region), msg, sizeof(msg)) != 0) {
+			log_warnx("rescan: %s", msg);
+			continue;
+		}
+		log_notice("rescan: %s", msg);
+		rescan_cxl_note_made(region);
+		changed = 1;
+		/*
+		 * Start over on a scan that shows the new region (and its
+		 * libnvdimm region): the memdev is then in a region, which
+		 * gets its namespace above. Each memdev gets at most one
+		 * region, so this ends; the bound is for a kernel that
+		 * would not show what it made.
+		 */
+		discovery_cxl_free(c);
+		if (++restarts > RESCAN_CXL_MADE_MAX ||
+		    (c = rescan_cxl_settle(conf, region)) == NULL)
+			return changed;
+		i = (size_t)-1;
+	}
+	discovery_cxl_free(c);
+	return changed;
+}
 
 static void
 rescan_cxl_memdev(struct rescan_cxl *o, const struct discovery_cxl_memdev *m)
@@ -97,6 +289,7 @@ rescan_cxl_region(struct rescan_cxl *o, const struct discovery_cxl_region *r)
 	o->enabled = r->enabled;
 	o->committed = r->committed;
 	o->target_node = r->target_node;
+	o->provisioned = rescan_cxl_was_made(r->name);
 	snprintf(o->reason, sizeof(o->reason), "%s", r->reason);
 }
 
@@ -144,19 +337,17 @@ rescan_cxl(const struct pmtd_config *conf, struct rescan_dev *devs,
 {
 	struct discovery_cxl	*c;
 	struct rescan_cxl	*objs;
-	char			 msg[512], line[1024];
+	char			 line[1024];
 	size_t			 i, n = 0;
 
 	if (!conf->disc.enable) {
 		rescan_cxl_keep(NULL, 0);
 		return;
 	}
-	if (discovery_cxl_scan(&c, msg, sizeof(msg)) != 0) {
-		log_warnx("rescan: CXL discovery failed: %s", msg);
+	if ((c = rescan_cxl_fresh(conf)) == NULL) {
 		rescan_cxl_keep(NULL, 0);
 		return;
 	}
-	discovery_cxl_decide(c);
 	if (c->note[0] != '\0')
 		log_info("rescan: %s", c->note);
 	objs = calloc(c->nmemdev + c->ndecoder + c->nregion + 1, sizeof(*objs));
@@ -189,6 +380,12 @@ rescan_cxl(const struct pmtd_config *conf, struct rescan_dev *devs,
 }
 
 #else /* !PMEMTIERD_HAVE_DISCOVERY */
+
+int
+rescan_cxl_provision(const struct pmtd_config *conf)
+{
+	return 0;
+}
 
 void
 rescan_cxl(const struct pmtd_config *conf, struct rescan_dev *devs,

@@ -177,6 +177,7 @@ status_cxl_one(const struct rescan_cxl *o, Pmemtier__CxlInfo *ci)
 	ci->enabled = o->enabled;
 	ci->committed = o->committed;
 	ci->target_node = o->target_node;
+	ci->provisioned = o->provisioned;
 	ci->reason = (char *)o->reason;
 }
 

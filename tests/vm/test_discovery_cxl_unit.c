@@ -131,6 +131,7 @@ test_wanted_mode_with_capacity(void **state)
 	assert_int_equal(mem.state, DISCOVERY_CANDIDATE);
 	assert_non_null(strstr(mem.reason, "creates a pmem region on mem0 "
 	    "through decoder0.0"));
+	assert_string_equal(mem.root, "decoder0.0");
 }
 
 static void
