@@ -169,12 +169,19 @@ rescan_cxl_namespace(const struct discovery_cxl_memdev *m,
 int
 rescan_cxl_provision(const struct pmtd_config *conf)
 {
+	const struct device_conf *dc;
 	struct discovery_cxl	*c;
 	char			 msg[512], region[DISCOVERY_NAME_MAX];
 	size_t			 i;
 	int			 changed = 0, restarts = 0;
 
 	if (!conf->disc.enable)
+		return 0;
+	/* No section asks for a region: no extra scan. */
+	TAILQ_FOREACH(dc, &conf->devices, entry)
+		if (dc->region[0] != '\0')
+			break;
+	if (dc == NULL)
 		return 0;
 	if ((c = rescan_cxl_fresh(conf)) == NULL)
 		return 0;
