@@ -166,6 +166,10 @@ human_list_begin(struct tierctl *t, enum tierctl_list l)
 		printf("%-10s %*s %*s %-5s %s\n", "TIER", w, "USED", w,
 		    "LIMIT", "STATE", "BUCKET");
 		break;
+	case TIERCTL_LIST_CXL:
+		printf("%-10s %-7s %-8s %*s %-4s %-9s %s\n", "CXL", "KIND",
+		    "MODE", w, "SIZE", "NODE", "STATE", "WHERE/REASON");
+		break;
 	}
 }
 
@@ -287,11 +291,44 @@ human_device(struct tierctl *t, const Pmemtier__DeviceInfo *d)
 	/* The reason says what to do; a device in use shows its mount. */
 	what = STR(d->reason)[0] != '\0' ? d->reason :
 	    STR(d->mount)[0] != '\0' ? d->mount : "-";
-	printf("%-10s %-14s %-10s %*s %*s %-5s %-8s %-12s %s\n",
+	printf("%-10s %-14s %-10s %*s %*s %-5s %-8s %-12s %s",
 	    STR(d->name), STR(d->ns)[0] != '\0' ? d->ns : "-", STR(d->mode),
 	    w, output_size(t, d->size, sz, sizeof(sz)), w, on, node,
 	    STR(d->state), STR(d->tier)[0] != '\0' ? d->tier : "-",
 	    human_safe(what, detail, sizeof(detail)));
+	if (STR(d->cxl_region)[0] != '\0')
+		printf(" [cxl %s]", human_safe(d->cxl_region, detail,
+		    sizeof(detail)));
+	putchar('\n');
+}
+
+/*
+ * One CXL memdev, root decoder or region. The last column says what to
+ * do when there is something to do, else where it is: the regions a
+ * memdev is in, a decoder's bus, the devices under a region.
+ */
+static void
+human_cxl(struct tierctl *t, const Pmemtier__CxlInfo *c)
+{
+	char		 sz[32], node[16], where[400], safe[1024];
+	int		 w = sz_width(t);
+
+	snprintf(node, sizeof(node), c->target_node >= 0 ? "%d" : "-",
+	    c->target_node);
+	if (STR(c->reason)[0] != '\0')
+		snprintf(where, sizeof(where), "%s", c->reason);
+	else if (strcmp(STR(c->kind), "memdev") == 0)
+		snprintf(where, sizeof(where), "in %s", STR(c->regions));
+	else if (strcmp(STR(c->kind), "region") == 0)
+		snprintf(where, sizeof(where), "%s: %s", STR(c->nd_region),
+		    STR(c->devices));
+	else
+		snprintf(where, sizeof(where), "window on %s", STR(c->bus));
+	printf("%-10s %-7s %-8s %*s %-4s %-9s %s\n", STR(c->name),
+	    STR(c->kind), STR(c->mode)[0] != '\0' ? c->mode : "-",
+	    w, output_size(t, c->size, sz, sizeof(sz)), node,
+	    STR(c->state)[0] != '\0' ? c->state : "-",
+	    human_safe(where, safe, sizeof(safe)));
 }
 
 /* A rule's selector as "quota list" prints it: "uid 0", "default". */
@@ -370,6 +407,7 @@ const struct tierctl_output output_human = {
 	.lease = human_lease,
 	.rule = human_rule,
 	.device = human_device,
+	.cxl = human_cxl,
 	.usage = human_usage,
 	.list_end = human_list_end,
 	.total = human_total,
@@ -422,6 +460,7 @@ json_list_begin(struct tierctl *t, enum tierctl_list l)
 		[TIERCTL_LIST_RULES] = "rules",
 		[TIERCTL_LIST_DEVICES] = "devices",
 		[TIERCTL_LIST_USAGE] = "usage",
+		[TIERCTL_LIST_CXL] = "cxl",
 	};
 
 	json_array_begin(t->jw, key[l]);
@@ -576,6 +615,41 @@ json_device(struct tierctl *t, const Pmemtier__DeviceInfo *d)
 	json_string(w, "state", d->state);
 	json_string(w, "tier", d->tier);
 	json_string(w, "reason", d->reason);
+	json_string(w, "cxl_region", d->cxl_region);
+	json_object_end(w);
+}
+
+static void
+json_cxl(struct tierctl *t, const Pmemtier__CxlInfo *c)
+{
+	struct json_writer	*w = t->jw;
+
+	json_object_begin(w, NULL);
+	json_string(w, "kind", c->kind);
+	json_string(w, "name", c->name);
+	json_string(w, "mode", c->mode);
+	json_uint(w, "size", c->size);
+	if (strcmp(STR(c->kind), "memdev") == 0) {
+		json_uint(w, "ram_size", c->ram_size);
+		json_uint(w, "pmem_size", c->pmem_size);
+		json_uint(w, "serial", c->serial);
+		json_string(w, "host", c->host);
+		json_string(w, "port", c->port);
+		json_string(w, "regions", c->regions);
+		json_string(w, "decoders", c->decoders);
+	} else if (strcmp(STR(c->kind), "region") == 0) {
+		json_string(w, "decoder", c->decoders);
+		json_string(w, "memdevs", c->memdevs);
+		json_string(w, "nd_region", c->nd_region);
+		json_string(w, "devices", c->devices);
+		json_bool(w, "committed", c->committed);
+		json_bool(w, "provisioned", c->provisioned);
+		json_node(w, "target_node", c->target_node);
+	}
+	json_string(w, "bus", c->bus);
+	json_bool(w, "enabled", c->enabled);
+	json_string(w, "state", c->state);
+	json_string(w, "reason", c->reason);
 	json_object_end(w);
 }
 
@@ -616,6 +690,7 @@ json_total(struct tierctl *t, enum tierctl_list l, size_t total,
 		[TIERCTL_LIST_RULES] = "rules_total",
 		[TIERCTL_LIST_DEVICES] = "devices_total",
 		[TIERCTL_LIST_USAGE] = "usage_total",
+		[TIERCTL_LIST_CXL] = "cxl_total",
 	};
 
 	json_uint(t->jw, key[l], total);
@@ -646,6 +721,7 @@ const struct tierctl_output output_json = {
 	.lease = json_lease,
 	.rule = json_rule,
 	.device = json_device,
+	.cxl = json_cxl,
 	.usage = json_usage,
 	.list_end = json_list_end,
 	.total = json_total,

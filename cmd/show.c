@@ -168,6 +168,23 @@ show_devices(struct tierctl *t, Pmemtier__DeviceInfo **devs, size_t n,
 	t->out->total(t, TIERCTL_LIST_DEVICES, total, n);
 }
 
+/* The CXL memdevs, root decoders and regions, like the devices. */
+static void
+show_cxl(struct tierctl *t, Pmemtier__CxlInfo **objs, size_t n, size_t total)
+{
+	size_t	i;
+
+	if (total < n)
+		total = n;
+	if (!t->json && total == 0)
+		return;
+	t->out->list_begin(t, TIERCTL_LIST_CXL);
+	for (i = 0; i < n; i++)
+		t->out->cxl(t, objs[i]);
+	t->out->list_end(t, TIERCTL_LIST_CXL);
+	t->out->total(t, TIERCTL_LIST_CXL, total, n);
+}
+
 static void
 show_clients(struct tierctl *t, const struct show_status *ss)
 {
@@ -210,6 +227,8 @@ cmd_status(struct tierctl *t, int argc, char **argv)
 		show_tiers(t, ss.first->tiers, ss.first->n_tiers);
 		show_devices(t, ss.first->devices, ss.first->n_devices,
 		    ss.first->devices_total);
+		show_cxl(t, ss.first->cxl, ss.first->n_cxl,
+		    ss.first->cxl_total);
 		show_clients(t, &ss);
 		t->out->end(t);
 		show_free(&ss);
@@ -240,6 +259,8 @@ cmd_tiers(struct tierctl *t, int argc, char **argv)
 	show_tiers(t, rep->tier_list->tiers, rep->tier_list->n_tiers);
 	show_devices(t, rep->tier_list->devices, rep->tier_list->n_devices,
 	    rep->tier_list->devices_total);
+	show_cxl(t, rep->tier_list->cxl, rep->tier_list->n_cxl,
+	    rep->tier_list->cxl_total);
 	t->out->end(t);
 	pmemtier__envelope__free_unpacked(rep, NULL);
 	conn_close(c);

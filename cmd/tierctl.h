@@ -83,6 +83,7 @@ enum tierctl_list {
 	TIERCTL_LIST_RULES,
 	TIERCTL_LIST_DEVICES,
 	TIERCTL_LIST_USAGE,
+	TIERCTL_LIST_CXL,
 };
 
 /*
@@ -98,6 +99,7 @@ struct tierctl_output {
 	void	(*lease)(struct tierctl *, const Pmemtier__LeaseStatus *);
 	void	(*rule)(struct tierctl *, const Pmemtier__QuotaRule *);
 	void	(*device)(struct tierctl *, const Pmemtier__DeviceInfo *);
+	void	(*cxl)(struct tierctl *, const Pmemtier__CxlInfo *);
 	void	(*usage)(struct tierctl *, const Pmemtier__QuotaUsage *);
 	void	(*list_end)(struct tierctl *, enum tierctl_list);
 	/* After list_end of a list the daemon may cap: total, shown. */

@@ -253,6 +253,20 @@ config_device_key(struct config_ctx *ctx, const char *k, const char *v)
 			return config_fail(ctx, "[device %s] tier: bad tier "
 			    "name \"%s\"", dc->pattern, v);
 		return 1;
+	} else if (strcmp(k, "region") == 0) {
+		if (strcmp(v, "pmem") == 0)
+			snprintf(dc->region, sizeof(dc->region), "pmem");
+		else if (strcmp(v, "no") == 0 || strcmp(v, "none") == 0)
+			dc->region[0] = '\0';
+		else if (strcmp(v, "ram") == 0)
+			return config_fail(ctx, "[device %s] region = ram: "
+			    "this pmemtierd cannot make volatile regions "
+			    "(libcxl 76); a ram region made by firmware is "
+			    "used without it", dc->pattern);
+		else
+			return config_fail(ctx, "[device %s] region: pmem or "
+			    "none is needed, got \"%s\"", dc->pattern, v);
+		return 1;
 	} else if (strcmp(k, "capacity") == 0) {
 		if (pmtd_parse_size(v, &dc->capacity) || dc->capacity == 0)
 			return config_fail(ctx, "[device %s] capacity: a size "

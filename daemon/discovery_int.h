@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 struct daxctl_ctx;
+struct cxl_ctx;
 
 /* The last message libndctl/libdaxctl logged (they never print). */
 struct discovery_liblog {
@@ -35,6 +36,7 @@ struct discovery_mount {
 void	discovery_liblog_set(struct discovery_liblog *, const char *fmt,
 	    va_list ap) __attribute__((format(printf, 2, 0)));
 void	discovery_daxctl_quiet(struct daxctl_ctx *, struct discovery_liblog *);
+void	discovery_cxl_quiet(struct cxl_ctx *, struct discovery_liblog *);
 void	discovery_msg(char *msg, size_t len, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	discovery_read_attr(const char *path, char *buf, size_t len);

@@ -81,6 +81,9 @@ struct device_conf {
 	uint64_t		 capacity;	/* 0 = the device's */
 	int			 is_default;
 	int			 ignore;
+	/* CXL memdev: "pmem" = make a region (and a devdax namespace named
+	 * after the memdev) when it has none; "" = never touch it. */
+	char			 region[8];
 };
 TAILQ_HEAD(device_confs, device_conf);
 

@@ -466,10 +466,15 @@ rescan_extend(struct pmtd_config *conf)
 	rescan_forget(conf);
 	if (!conf->disc.enable) {
 		rescan_keep(NULL, 0);
+		rescan_cxl(conf, NULL, 0);
 		return 0;
 	}
+	/* Regions and namespaces first: their dax devices are then found,
+	 * and onlined when configured, by the scan below. */
+	(void)rescan_cxl_provision(conf);
 	if (rescan_scan(conf, &d, &refs, &nrefs) != 0) {
 		rescan_keep(NULL, 0);
+		rescan_cxl(conf, NULL, 0);
 		return 0;
 	}
 	if (d->note[0] != '\0')
@@ -481,6 +486,7 @@ rescan_extend(struct pmtd_config *conf)
 		rescan_device(conf, &d->dev[i],
 		    rescan_refusal_find(refs, nrefs, &d->dev[i]),
 		    devs != NULL ? &devs[i] : &scratch);
+	rescan_cxl(conf, devs, devs != NULL ? d->ndev : 0);
 	rescan_keep(devs, d->ndev);
 	discovery_free(d);
 	free(refs);
@@ -494,6 +500,7 @@ rescan_extend(struct pmtd_config *conf)
 {
 	rescan_forget(conf);
 	rescan_keep(NULL, 0);
+	rescan_cxl(conf, NULL, 0);
 	if (conf->disc.enable)
 		log_warnx("rescan: this pmemtierd is built without device "
 		    "discovery; [discovery] is ignored");

@@ -116,6 +116,7 @@ status_device(const struct rescan_dev *d, Pmemtier__DeviceInfo *di)
 	di->state = (char *)rescan_state_name(d->state);
 	di->tier = (char *)d->tier;
 	di->reason = (char *)d->reason;
+	di->cxl_region = (char *)d->cxl_region;
 }
 
 int
@@ -153,6 +154,68 @@ status_devices_free(struct status_devices *sd)
 	memset(sd, 0, sizeof(*sd));
 }
 
+static void
+status_cxl_one(const struct rescan_cxl *o, Pmemtier__CxlInfo *ci)
+{
+	pmemtier__cxl_info__init(ci);
+	ci->kind = (char *)o->kind;
+	ci->name = (char *)o->name;
+	ci->mode = (char *)o->mode;
+	ci->size = o->size;
+	ci->ram_size = o->ram_size;
+	ci->pmem_size = o->pmem_size;
+	ci->state = (char *)o->state;
+	ci->regions = (char *)o->regions;
+	ci->decoders = (char *)o->decoders;
+	ci->memdevs = (char *)o->memdevs;
+	ci->nd_region = (char *)o->nd_region;
+	ci->devices = (char *)o->devices;
+	ci->host = (char *)o->host;
+	ci->port = (char *)o->port;
+	ci->bus = (char *)o->bus;
+	ci->serial = o->serial;
+	ci->enabled = o->enabled;
+	ci->committed = o->committed;
+	ci->target_node = o->target_node;
+	ci->provisioned = o->provisioned;
+	ci->reason = (char *)o->reason;
+}
+
+int
+status_cxl(struct status_cxl *sc)
+{
+	const struct rescan_cxl	*objs;
+	size_t			 n, i, budget = STATUS_CXL_BUDGET, sz;
+
+	memset(sc, 0, sizeof(*sc));
+	objs = rescan_cxl_objects(&n);
+	sc->total = n;
+	sc->infos = calloc(n + 1, sizeof(*sc->infos));
+	sc->ptrs = calloc(n + 1, sizeof(*sc->ptrs));
+	if (sc->infos == NULL || sc->ptrs == NULL) {
+		status_cxl_free(sc);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		status_cxl_one(&objs[i], &sc->infos[i]);
+		sz = status_field_size(
+		    pmemtier__cxl_info__get_packed_size(&sc->infos[i]));
+		if (sz > budget)
+			break;
+		budget -= sz;
+		sc->ptrs[sc->n++] = &sc->infos[i];
+	}
+	return 0;
+}
+
+void
+status_cxl_free(struct status_cxl *sc)
+{
+	free(sc->infos);
+	free(sc->ptrs);
+	memset(sc, 0, sizeof(*sc));
+}
+
 /*
  * Physical use is measured for admins (and trims grown leases on the
  * way), at most once per STATUS_AUDIT_MS however often they ask; anyone
@@ -185,12 +248,19 @@ status_tier_list(struct conn *c, uint64_t rid)
 	Pmemtier__TierList	tl = PMEMTIER__TIER_LIST__INIT;
 	struct status_tiers	st;
 	struct status_devices	sd;
+	struct status_cxl	sc;
 	int			rc;
 
 	if (status_tiers(&c->pr, &st) != 0)
 		return conn_error(c, rid, PMEMTIER__ERROR_CODE__ERROR_INTERNAL,
 		    "out of memory");
 	if (status_devices(&sd) != 0) {
+		status_tiers_free(&st);
+		return conn_error(c, rid, PMEMTIER__ERROR_CODE__ERROR_INTERNAL,
+		    "out of memory");
+	}
+	if (status_cxl(&sc) != 0) {
+		status_devices_free(&sd);
 		status_tiers_free(&st);
 		return conn_error(c, rid, PMEMTIER__ERROR_CODE__ERROR_INTERNAL,
 		    "out of memory");
@@ -204,7 +274,11 @@ status_tier_list(struct conn *c, uint64_t rid)
 	tl.n_devices = sd.n;
 	tl.devices = sd.ptrs;
 	tl.devices_total = (uint32_t)sd.total;
+	tl.n_cxl = sc.n;
+	tl.cxl = sc.ptrs;
+	tl.cxl_total = (uint32_t)sc.total;
 	rc = conn_send(c, &env, -1);
+	status_cxl_free(&sc);
 	status_devices_free(&sd);
 	status_tiers_free(&st);
 	return rc;
@@ -247,6 +321,7 @@ struct status_build {
 	Pmemtier__Principal	 me;
 	struct status_tiers	 tiers;
 	struct status_devices	 devices;
+	struct status_cxl	 cxl;
 	Pmemtier__ClientStatus	*clients, **cptrs;
 	Pmemtier__Principal	*cprs;
 	Pmemtier__KindUsage	*kinds, **kptrs;
@@ -258,6 +333,7 @@ status_build_free(struct status_build *b)
 {
 	status_tiers_free(&b->tiers);
 	status_devices_free(&b->devices);
+	status_cxl_free(&b->cxl);
 	free(b->clients);
 	free(b->cptrs);
 	free(b->cprs);
@@ -399,7 +475,7 @@ status_reply(struct conn *c, uint64_t rid, const Pmemtier__StatusRequest *r)
 	memset(&b, 0, sizeof(b));
 	pmemtier__status__init(&b.s);
 	if (status_tiers(&c->pr, &b.tiers) != 0 ||
-	    status_devices(&b.devices) != 0)
+	    status_devices(&b.devices) != 0 || status_cxl(&b.cxl) != 0)
 		goto oom;
 	status_principal(&c->pr, &b.me);
 	b.s.daemon_version = (char *)PMEMTIER_VERSION;
@@ -411,6 +487,9 @@ status_reply(struct conn *c, uint64_t rid, const Pmemtier__StatusRequest *r)
 	b.s.n_devices = b.devices.n;
 	b.s.devices = b.devices.ptrs;
 	b.s.devices_total = (uint32_t)b.devices.total;
+	b.s.n_cxl = b.cxl.n;
+	b.s.cxl = b.cxl.ptrs;
+	b.s.cxl_total = (uint32_t)b.cxl.total;
 	b.s.principal = &b.me;
 	{
 		size_t	fixed = pmemtier__status__get_packed_size(&b.s);

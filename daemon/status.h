@@ -18,6 +18,16 @@
  * only counted (devices_total). */
 #define STATUS_DEVICE_BUDGET	16384
 
+/* CXL objects likewise (cxl_total). */
+#define STATUS_CXL_BUDGET	16384
+
+struct status_cxl {
+	size_t			 n;
+	size_t			 total;
+	Pmemtier__CxlInfo	*infos;
+	Pmemtier__CxlInfo	**ptrs;
+};
+
 struct status_tiers {
 	size_t			 n;
 	Pmemtier__TierInfo	*infos;
@@ -38,6 +48,9 @@ void	status_tiers_free(struct status_tiers *);
 /* Fills sd with the devices of the last discovery scan. 0 or -1. */
 int	status_devices(struct status_devices *sd);
 void	status_devices_free(struct status_devices *);
+/* Fills sc with the CXL objects of the last discovery scan. 0 or -1. */
+int	status_cxl(struct status_cxl *sc);
+void	status_cxl_free(struct status_cxl *);
 /*
  * Should pr's Status or TierList measure physical use first? Admins only,
  * at most once a second (STATUS_AUDIT_MS); checks the holders on the
@@ -45,7 +58,7 @@ void	status_devices_free(struct status_devices *);
  * after it.
  */
 int	status_audit_due(const struct principal *);
-/* Answers a TierListRequest: tiers and devices. */
+/* Answers a TierListRequest: tiers, devices and CXL objects. */
 int	status_tier_list(struct conn *, uint64_t request_id);
 /* Answers a StatusRequest. */
 int	status_reply(struct conn *, uint64_t request_id,

@@ -105,9 +105,14 @@ jq_eq "tiers: pmem granted" '.tiers[] | select(.name == "pmem") | .granted' \
     $((12 * MiB))
 jq_eq "tiers: no devices without [discovery]" '.devices | length' 0
 jq_eq "tiers: devices_total" '.devices_total' 0
+jq_eq "tiers: no CXL objects without [discovery]" '.cxl | length' 0
+jq_eq "tiers: cxl_total" '.cxl_total' 0
 pmt_ctl_ok tiers
 expect_match "tiers: pmem row" "$PMT_OUT" \
     "^pmem +file +\* +- +1GiB +12MiB +12MiB +1012MiB +none "
+if printf '%s\n' "$PMT_OUT" | grep -q '^CXL '; then
+	pmt_fail "tiers: a CXL section without discovery"
+fi
 if printf '%s\n' "$PMT_OUT" | grep -q '^DEVICE '; then
 	pmt_fail "tiers: a DEVICES section without discovery"
 fi

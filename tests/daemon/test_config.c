@@ -226,6 +226,22 @@ test_discovery_keys(void **state)
 	assert_non_null(strstr(err, "enable"));
 	assert_null(parse("[discovery]\nenable = yes\n[device d]\nspin = 1\n"));
 	assert_non_null(strstr(err, "unknown key \"spin\""));
+	/* CXL provisioning: region = pmem opts a memdev in; ram cannot be
+	 * made by this build and says so; anything else is an error. */
+	c = parse("[discovery]\nenable = yes\n[device mem0]\nregion = pmem\n"
+	    "online = yes\n[device mem1]\nregion = none\n");
+	assert_non_null(c);
+	dc = TAILQ_FIRST(&c->devices);
+	assert_string_equal(dc->region, "pmem");
+	assert_true(dc->online);
+	assert_string_equal(TAILQ_NEXT(dc, entry)->region, "");
+	config_free(c);
+	assert_null(parse("[discovery]\nenable = yes\n[device mem0]\n"
+	    "region = ram\n"));
+	assert_non_null(strstr(err, "cannot make volatile regions"));
+	assert_null(parse("[discovery]\nenable = yes\n[device mem0]\n"
+	    "region = fsdax\n"));
+	assert_non_null(strstr(err, "pmem or none is needed"));
 	/* Discovery off (the default) and no tier: nothing to serve. */
 	assert_null(parse("[discovery]\nkmem = yes\n"));
 	assert_non_null(strstr(err, "at least one tier"));

@@ -7,6 +7,10 @@
  *   discovery_probe dax DIR              discovery_probe_dax()
  *   discovery_probe touch MIB            touch MIB of anonymous memory and
  *                                        print on which nodes it landed
+ *   discovery_probe cxl [MEMDEV=MODE...] the CXL scan, decided (a memdev
+ *                                        given wants MODE: pmem, ram),
+ *                                        one "memdev/decoder/region ..."
+ *                                        line each
  *
  * Exit status: 0 success (for "dax": DAX in effect), 1 refused or not DAX
  * (the message is printed), 2 usage. Failures print the errno name so the
@@ -21,6 +25,7 @@
 #include <unistd.h>
 
 #include "discovery.h"
+#include "discovery_cxl.h"
 
 static const char *
 errname(int e)
@@ -61,6 +66,50 @@ probe_scan(void)
 	printf("scan: %zu devices%s%s\n", d->ndev, d->note[0] ? "; " : "",
 	    d->note);
 	discovery_free(d);
+	return 0;
+}
+
+static int
+probe_cxl(int argc, char *argv[])
+{
+	struct discovery_cxl	*c;
+	char			 msg[512], line[1024], name[64];
+	const char		*eq;
+	size_t			 i;
+	int			 rc, a;
+
+	if ((rc = discovery_cxl_scan(&c, msg, sizeof(msg))) < 0) {
+		printf("cxl: error %s: %s\n", errname(-rc), msg);
+		return 1;
+	}
+	for (a = 0; a < argc; a++) {
+		if ((eq = strchr(argv[a], '=')) == NULL)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(eq - argv[a]),
+		    argv[a]);
+		for (i = 0; i < c->nmemdev; i++)
+			if (strcmp(c->memdev[i].name, name) == 0)
+				(void)discovery_cxl_mode_parse(eq + 1,
+				    &c->memdev[i].want);
+	}
+	discovery_cxl_decide(c);
+	for (i = 0; i < c->nmemdev; i++) {
+		discovery_cxl_memdev_describe(&c->memdev[i], line, sizeof(line));
+		printf("memdev %s\n", line);
+	}
+	for (i = 0; i < c->ndecoder; i++) {
+		discovery_cxl_decoder_describe(&c->decoder[i], line,
+		    sizeof(line));
+		printf("decoder %s\n", line);
+	}
+	for (i = 0; i < c->nregion; i++) {
+		discovery_cxl_region_describe(&c->region[i], line, sizeof(line));
+		printf("region %s\n", line);
+	}
+	printf("cxl: %zu memdevs, %zu root decoders, %zu regions%s%s\n",
+	    c->nmemdev, c->ndecoder, c->nregion, c->note[0] ? "; " : "",
+	    c->note);
+	discovery_cxl_free(c);
 	return 0;
 }
 
@@ -146,7 +195,9 @@ main(int argc, char *argv[])
 		return probe_dax(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "touch") == 0)
 		return probe_touch(argv[2]);
+	if (argc >= 2 && strcmp(argv[1], "cxl") == 0)
+		return probe_cxl(argc - 2, argv + 2);
 	fprintf(stderr, "usage: discovery_probe [online DAXDEV [normal] | "
-	    "dax DIR | touch MIB]\n");
+	    "dax DIR | touch MIB | cxl [MEMDEV=MODE...]]\n");
 	return 2;
 }
