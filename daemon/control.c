@@ -17,6 +17,7 @@
 #include "conn.h"
 #include "holder.h"
 #include "lease.h"
+#include "activation.h"
 #include "control.h"
 #include "worker.h"
 #include "log.h"
@@ -122,18 +123,10 @@ control_mkparent(const char *path)
 static int
 control_inherit(void)
 {
-	int	n, fd = SD_LISTEN_FDS_START;
+	int	fd;
 
-	if ((n = sd_listen_fds(1)) <= 0)
+	if ((fd = activation_control()) < 0)
 		return 0;
-	if (n > 1)
-		fatalx("control_init: systemd passed %d sockets, 1 expected", n);
-	if (sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0) <= 0)
-		fatalx("control_init: the socket from systemd is not a "
-		    "listening AF_UNIX SOCK_SEQPACKET socket (ListenSequentialPacket=)");
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
-		fatal("control_init: fcntl");
 	control.fd = fd;
 	/*
 	 * Passed by systemd, or by this daemon's previous image (SIGUSR2),
@@ -395,8 +388,6 @@ control_serve(int fd)
 int
 control_handover(void)
 {
-	int	fd;
-
 	if (control.ev != NULL) {
 		event_free(control.ev);
 		control.ev = NULL;
@@ -408,20 +399,11 @@ control_handover(void)
 	control_spare_give();
 	if (control.fd < 0)
 		return -1;
-	/* As systemd passes it: fd 3, kept across execve. */
-	if (control.fd != SD_LISTEN_FDS_START) {
-		if ((fd = dup2(control.fd, SD_LISTEN_FDS_START)) < 0)
-			return -1;
-		close(control.fd);
-		control.fd = fd;
-	}
-	if (fcntl(control.fd, F_SETFD, 0) != 0)
-		return -1;
 	/* Whose the socket file is goes with it. */
 	if (setenv("PMEMTIERD_SOCKET_OWNED", control.activated ? "0" : "1",
 	    1) != 0)
 		return -1;
-	return 0;
+	return control.fd;
 }
 
 void

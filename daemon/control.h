@@ -24,9 +24,9 @@ const char *control_path(void);
 int	control_over_budget(const struct principal *, char *msg, size_t len);
 int	control_activated(void);
 /*
- * For an in-place re-exec (SIGUSR2): stops accepting and leaves the
- * listening socket on fd 3 without close-on-exec, as systemd passes it,
- * so that clients queue in its backlog meanwhile. 0 or -1.
+ * For an in-place re-exec (SIGUSR2): stops accepting and returns the
+ * listening socket, for activation_pass() to put on fd 3 as systemd
+ * passes it, so that clients queue in its backlog meanwhile; -1 if none.
  */
 int	control_handover(void);
 

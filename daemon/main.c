@@ -16,6 +16,7 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
+#include "activation.h"
 #include "closer.h"
 #include "config.h"
 #include "conn.h"
@@ -287,6 +288,7 @@ main_startup(const char *socket, struct event **sigs)
 	if (lease_count() > 0)
 		(void)lease_audit_async(NULL, 0, &pmtd->tiers, NULL, NULL);
 	/* Before the control socket: once it answers, everything does. */
+	activation_take();
 	metrics_http_start(pmtd->base, &pmtd->conf->metrics);
 	control_init(socket, pmtd->conf);
 	control_listen();
@@ -304,21 +306,19 @@ main_startup(const char *socket, struct event **sigs)
 static void
 main_reexec(void)
 {
-	char	pid[32];
+	int	fd;
 
 	sd_notify(0, "RELOADING=1");
-	if (control_handover() != 0)
+	if ((fd = control_handover()) < 0)
 		fatal("main: re-exec: cannot keep the socket");
 	worker_fini();
 	journal_close();
 	conn_close_all();
 	lease_table_fini(&pmtd->tiers);
-	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	if (setenv("LISTEN_FDS", "1", 1) != 0 ||
-	    setenv("LISTEN_PID", pid, 1) != 0)
-		fatal("main: re-exec: setenv");
-	unsetenv("LISTEN_FDNAMES");
 	closer_fini();
+	/* Last: nothing may close a descriptor after they are placed. */
+	if (activation_pass(fd) != 0)
+		fatal("main: re-exec: cannot pass the listening sockets on");
 	execv(main_exe, main_argv);
 	fatal("main: re-exec: %s", main_exe);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Serving the metrics over HTTP ([metrics] listen, socket): libevent's
+ * Serving the metrics over HTTP ([metrics] listen, socket, or sockets
+ * passed in by pmemtierd-metrics.socket): libevent's
  * evhttp on the daemon's own loop. A scrape renders from memory (no file
  * is touched, see metrics.h) and evhttp writes the reply as the peer
  * reads it, so a slow or stuck scraper never holds up a lease request.
@@ -15,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netdb.h>
 #include <errno.h>
 #include <grp.h>
 #include <string.h>
@@ -27,6 +29,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
+#include "activation.h"
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
@@ -47,7 +50,8 @@ static struct {
 	struct evhttp		*http;
 	struct metrics_conf	 conf;		/* as at start */
 	int			 unix_fd;
-	struct evconnlistener	*lev[2];	/* unix, tcp */
+	/* unix, tcp, then the sockets passed in (activation.h) */
+	struct evconnlistener	*lev[2 + ACTIVATION_METRICS_MAX];
 	struct event		*window;	/* ends a pacing window */
 	unsigned		 accepted;	/* in this window */
 	int			 paused;
@@ -81,7 +85,7 @@ metrics_http_listeners(int on)
 {
 	size_t	i;
 
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < sizeof(mh.lev) / sizeof(mh.lev[0]); i++)
 		if (mh.lev[i] != NULL)
 			(void)(on ? evconnlistener_enable(mh.lev[i]) :
 			    evconnlistener_disable(mh.lev[i]));
@@ -230,13 +234,58 @@ metrics_http_tcp(const struct metrics_conf *mc)
 	    mc->listen);
 }
 
+/* Serves on the listening sockets systemd passed (pmemtierd-metrics.socket). */
+static void
+metrics_http_passed(const int *fds, size_t n)
+{
+	struct evhttp_bound_socket *bound;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	char			 where[128];
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		if ((bound = evhttp_accept_socket_with_handle(mh.http,
+		    fds[i])) == NULL)
+			fatalx("metrics_http: cannot serve on the metrics "
+			    "socket passed in (fd %d)", fds[i]);
+		mh.lev[2 + i] = evhttp_bound_socket_get_listener(bound);
+		len = sizeof(ss);
+		memset(&ss, 0, sizeof(ss));
+		snprintf(where, sizeof(where), "fd %d", fds[i]);
+		if (getsockname(fds[i], (struct sockaddr *)&ss, &len) == 0) {
+			if (ss.ss_family == AF_UNIX)
+				snprintf(where, sizeof(where), "%s",
+				    ((struct sockaddr_un *)&ss)->sun_path);
+			else if (ss.ss_family == AF_INET || ss.ss_family ==
+			    AF_INET6) {
+				char	h[NI_MAXHOST], p[NI_MAXSERV];
+
+				if (getnameinfo((struct sockaddr *)&ss, len,
+				    h, sizeof(h), p, sizeof(p),
+				    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+					snprintf(where, sizeof(where),
+					    ss.ss_family == AF_INET6 ?
+					    "http://[%s]:%s/metrics" :
+					    "http://%s:%s/metrics", h, p);
+			}
+		}
+		log_info("metrics_http: serving /metrics on %s (socket passed "
+		    "in)", where);
+	}
+}
+
 void
 metrics_http_start(struct event_base *base, const struct metrics_conf *mc)
 {
-	struct timeval	tv;
+	struct timeval	 tv;
+	const int	*passed;
+	size_t		 npassed;
 
 	mh.conf = *mc;
-	if (mc->listen[0] == '\0' && mc->socket[0] == '\0')
+	passed = activation_metrics(&npassed);
+	/* A metrics socket unit is an opt-in of its own. */
+	if (mc->listen[0] == '\0' && mc->socket[0] == '\0' && npassed == 0)
 		return;
 	if ((mh.http = evhttp_new(base)) == NULL)
 		fatalx("metrics_http: cannot make the HTTP server");
@@ -255,6 +304,7 @@ metrics_http_start(struct event_base *base, const struct metrics_conf *mc)
 		metrics_http_unix(mc);
 	if (mc->listen[0] != '\0')
 		metrics_http_tcp(mc);
+	metrics_http_passed(passed, npassed);
 }
 
 void
@@ -267,7 +317,7 @@ metrics_http_stop(void)
 	/* Closes the listeners, the unix one included. */
 	evhttp_free(mh.http);
 	mh.http = NULL;
-	mh.lev[0] = mh.lev[1] = NULL;
+	memset(mh.lev, 0, sizeof(mh.lev));
 	event_free(mh.window);
 	mh.window = NULL;
 	for (i = 0; i < 2; i++)

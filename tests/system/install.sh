@@ -78,6 +78,7 @@ fi
 
 want_file "$unitdir/pmemtierd.service"
 want_file "$unitdir/pmemtierd.socket"
+want_file "$unitdir/pmemtierd-metrics.socket"
 want_file "$sysusersdir/pmemtier.conf"
 want_file "$tmpfilesdir/pmemtier.conf"
 if [ -f "$src/docs/examples/pmemtierd.conf" ]; then

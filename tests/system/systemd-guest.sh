@@ -170,6 +170,40 @@ echo "ok: leases taken over after an in-place re-exec (SIGUSR2)"
 kill "$holder"
 wait "$holder"
 
-check "stop" systemctl stop pmemtierd.service pmemtierd.socket
+# scrape: GET /metrics on 127.0.0.1:9466 (bash's /dev/tcp: no curl here).
+scrape()
+{
+	exec 5<>/dev/tcp/127.0.0.1/9466 || return 1
+	printf 'GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n' >&5
+	timeout 5 cat <&5 >/tmp/scrape.txt
+	exec 5<&-
+	grep -q '^pmemtier_build_info' /tmp/scrape.txt
+}
+# The metrics socket unit: systemd listens on loopback and passes the
+# socket with the control socket; the daemon, kept off IP by its unit,
+# serves /metrics on it, and keeps it across an in-place re-exec.
+check "metrics socket unit starts" systemctl start pmemtierd-metrics.socket
+check "restart to take the metrics socket" systemctl restart pmemtierd.service
+scrape || fail "no metrics on the socket systemd passed: $(head -c 300 /tmp/scrape.txt)"
+journalctl -b --no-pager -u pmemtierd.service | grep -q 'socket passed in' ||
+    fail "the daemon did not say it took the metrics socket"
+grep -q 'pmemtier_clients_connected' /tmp/scrape.txt ||
+    fail "the scrape lacks pmemtier_clients_connected"
+echo "ok: /metrics served on the socket from pmemtierd-metrics.socket"
+pid=$(systemctl show -P MainPID pmemtierd.service)
+systemctl kill -s USR2 pmemtierd.service
+for _ in $(seq 1 50); do
+	[ "$(journalctl -b --no-pager -u pmemtierd.service |
+	    grep -c 'socket passed in')" -ge 2 ] && scrape && break
+	sleep 0.2
+done
+[ "$(systemctl show -P MainPID pmemtierd.service)" = "$pid" ] ||
+    fail "SIGUSR2 replaced the process"
+scrape || fail "no metrics after the re-exec"
+tierctl status >/dev/null || fail "control socket lost in the re-exec"
+echo "ok: both sockets kept across an in-place re-exec"
+
+check "stop" systemctl stop pmemtierd.service pmemtierd.socket \
+    pmemtierd-metrics.socket
 echo "result 0" >"$out/result"
 systemctl --no-block poweroff

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 # system_units: `systemd-analyze verify` accepts the installed
-# pmemtierd.service and pmemtierd.socket: directives, the commands they run
+# pmemtierd.service, pmemtierd.socket and pmemtierd-metrics.socket: directives, the commands they run
 # (ExecStart is pointed at the DESTDIR copy of the daemon) and the man
 # pages named in Documentation= (looked up in the installed tree).
 . "$(dirname "$0")/syslib.sh" || exit 1
@@ -31,6 +31,8 @@ mkdir -p "$PMT_DIR/units"
 sed "s|^ExecStart=$PREFIX/|ExecStart=$DEST$PREFIX/|" \
     "$DEST$unitdir/pmemtierd.service" >"$PMT_DIR/units/pmemtierd.service"
 cp "$DEST$unitdir/pmemtierd.socket" "$PMT_DIR/units/pmemtierd.socket"
+cp "$DEST$unitdir/pmemtierd-metrics.socket" \
+    "$PMT_DIR/units/pmemtierd-metrics.socket"
 
 # Documentation=man:... is checked against the installed man pages when all
 # of them are there; otherwise the check says which are missing.
@@ -45,7 +47,7 @@ done
 rc=0
 MANPATH=$DEST$PREFIX/share/man systemd-analyze verify --man=$man \
     "$PMT_DIR/units/pmemtierd.socket" "$PMT_DIR/units/pmemtierd.service" \
-    >"$PMT_DIR/verify.log" 2>&1 || rc=$?
+    "$PMT_DIR/units/pmemtierd-metrics.socket" >"$PMT_DIR/verify.log" 2>&1 || rc=$?
 cat "$PMT_DIR/verify.log"
 expect_eq "systemd-analyze verify exit" "$rc" 0
 # verify exits 0 on some warnings; none are acceptable.
@@ -71,5 +73,11 @@ done
 for d in SocketMode=0660 SocketGroup=pmemtier; do
 	grep -qxF -- "$d" "$PMT_DIR/units/pmemtierd.socket" ||
 	    pmt_fail "socket lacks $d"
+done
+# The metrics socket serves the daemon, loopback only.
+for d in Service=pmemtierd.service ListenStream=127.0.0.1:9466 \
+    IPAddressDeny=any IPAddressAllow=localhost; do
+	grep -qxF -- "$d" "$PMT_DIR/units/pmemtierd-metrics.socket" ||
+	    pmt_fail "metrics socket lacks $d"
 done
 echo "ok: units verified"
