@@ -210,6 +210,23 @@ vm_need_discovery_daemon() {
 	fi
 }
 
+# The CXL scenarios: the discovery daemon, jq and cxl in the guest, and the
+# emulated memdev (vm-run's CXL machine, "# vm-machine: cxl").
+vm_need_cxl() {
+	vm_need_discovery_daemon
+	command -v jq >/dev/null || vm_skip "jq is not in the guest (install jq on the host)"
+	command -v cxl >/dev/null || vm_skip "cxl (ndctl package) is not in the guest"
+	[ -e /sys/bus/cxl/devices/mem0 ] || vm_skip "no CXL memdev mem0: the CXL machine did not come up"
+}
+
+# cxl_field NAME JQ-FIELD: one field of a CXL object from tierctl -j tiers.
+cxl_field() {
+	"$TIERCTL" -j tiers | jq -r ".cxl[] | select(.name==\"$1\") | .$2"
+}
+
+# nregions: how many CXL regions exist.
+nregions() { cxl list -R | grep -c '"region":'; }
+
 # tier_field TIER JQ-FIELD: one field of a tier from tierctl -j tiers.
 tier_field() {
 	"$TIERCTL" -j tiers | jq -r ".tiers[] | select(.name==\"$1\") | .$2"

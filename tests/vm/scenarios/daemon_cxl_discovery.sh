@@ -18,15 +18,7 @@
 #   The daemon changes nothing on the device throughout.
 . /vm/lib.sh
 vm_begin daemon_cxl_discovery
-vm_need_discovery_daemon
-command -v jq >/dev/null || vm_skip "jq is not in the guest (install jq on the host)"
-command -v cxl >/dev/null || vm_skip "cxl (ndctl package) is not in the guest"
-[ -e /sys/bus/cxl/devices/mem0 ] || vm_skip "no CXL memdev mem0: the CXL machine did not come up"
-
-# cxl_field NAME JQ-FIELD: one field of a CXL object from tierctl -j tiers.
-cxl_field() {
-	"$TIERCTL" -j tiers | jq -r ".cxl[] | select(.name==\"$1\") | .$2"
-}
+vm_need_cxl
 
 vm_step "the daemon at start, the device untouched"
 pmtd_start "

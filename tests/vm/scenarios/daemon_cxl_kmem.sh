@@ -14,15 +14,7 @@
 # Data is kept to 4 MiB: the emulated device runs at 1-3 MB/s.
 . /vm/lib.sh
 vm_begin daemon_cxl_kmem
-vm_need_discovery_daemon
-command -v jq >/dev/null || vm_skip "jq is not in the guest (install jq on the host)"
-command -v cxl >/dev/null || vm_skip "cxl (ndctl package) is not in the guest"
-[ -e /sys/bus/cxl/devices/mem0 ] || vm_skip "no CXL memdev mem0: the CXL machine did not come up"
-
-cxl_field() {
-	"$TIERCTL" -j tiers | jq -r ".cxl[] | select(.name==\"$1\") | .$2"
-}
-nregions() { cxl list -R | grep -c '"region":'; }
+vm_need_cxl
 
 DRAM="
 [tier dram]

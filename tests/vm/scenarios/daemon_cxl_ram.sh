@@ -9,10 +9,7 @@
 # that the daemon lists the region with its dax devices.
 . /vm/lib.sh
 vm_begin daemon_cxl_ram
-vm_need_discovery_daemon
-command -v jq >/dev/null || vm_skip "jq is not in the guest (install jq on the host)"
-command -v cxl >/dev/null || vm_skip "cxl (ndctl package) is not in the guest"
-[ -e /sys/bus/cxl/devices/mem0 ] || vm_skip "no CXL memdev mem0: the CXL machine did not come up"
+vm_need_cxl
 
 ram=$(cxl list -m mem0 | json_str ram_size)
 cxl list -m mem0 | grep -q '"ram_size"' ||
@@ -25,9 +22,9 @@ pmtd_start "
 enable = yes
 "
 vm_run "$TIERCTL" tiers
-assert_eq "$("$TIERCTL" -j tiers | jq -r ".cxl[] | select(.name==\"$R\") | .mode")" ram \
+assert_eq "$(cxl_field "$R" mode)" ram \
 	"region $R is not shown as a ram region"
-[ -n "$("$TIERCTL" -j tiers | jq -r ".cxl[] | select(.name==\"$R\") | .devices")" ] ||
+[ -n "$(cxl_field "$R" devices)" ] ||
 	vm_fail "no dax device listed under ram region $R"
 pmtd_stop
 vm_pass
