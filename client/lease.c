@@ -26,6 +26,14 @@
  * decay, off the program's own calls).
  */
 #define HEAP_BUDGET_STEP	(1UL << 20)
+/*
+ * A commit in a daemon file lease allocates its blocks (fallocate), and
+ * up to this much beyond, within the budget already charged, so that the
+ * next commits (jemalloc's extents come mostly in address order, a few
+ * KiB each) find their blocks there: one fallocate per ~1 MiB instead of
+ * one per extent.
+ */
+#define HEAP_FA_AHEAD		(1UL << 20)
 
 /* Cleared for good when the daemon answers LeaseCommit as unsupported. */
 static bool	heap_budgets = true;
@@ -271,6 +279,11 @@ heap_lease_at(struct pmt_heap *h, uintptr_t a, size_t need, size_t room)
 	/* A child must never write into its parent's leases. */
 	(void)madvise(p, size, MADV_DONTFORK);
 	l.addr = a;
+	/* The daemon allocated the budget's blocks from the start. */
+	if (h->daemon && !l.memfd) {
+		l.fa_lo = a;
+		l.fa_hi = a + l.budget;
+	}
 	if ((rc = heap_insert(h, &l)) != 0) {
 		mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
 		    MAP_FIXED | MAP_NORESERVE, -1, 0);
@@ -349,6 +362,43 @@ heap_return_unused(struct pmt_heap *h, uintptr_t a, uintptr_t end)
 }
 
 /*
+ * Gives [lo, hi) of file lease l its blocks, unless they are known to be
+ * there, and as many beyond as the budget charged for but not committed
+ * (at most HEAP_FA_AHEAD): what is allocated stays within the charge.
+ */
+static int
+heap_blocks(struct pmt_lease *l, uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t	end = l->addr + l->size, ahead = hi;
+	size_t		slack;
+
+	if (lo >= l->fa_lo && hi <= l->fa_hi)
+		return 0;
+	slack = l->budget > l->committed ? l->budget - l->committed : 0;
+	if (slack > HEAP_FA_AHEAD)
+		slack = HEAP_FA_AHEAD;
+	ahead = hi + slack < end ? hi + slack : end;
+	if (fallocate(l->fd, 0, l->off + (off_t)(lo - l->addr),
+	    (off_t)(ahead - lo)) != 0) {
+		if (errno == EOPNOTSUPP)
+			return 0;
+		/* A nearly full tier may still hold what is committed. */
+		ahead = hi;
+		if (fallocate(l->fd, 0, l->off + (off_t)(lo - l->addr),
+		    (off_t)(hi - lo)) != 0)
+			return -1;
+	}
+	/* Grow the known run when this one touches it, else start anew. */
+	if (lo >= l->fa_lo && lo <= l->fa_hi)
+		l->fa_hi = ahead > l->fa_hi ? ahead : l->fa_hi;
+	else {
+		l->fa_lo = lo;
+		l->fa_hi = ahead;
+	}
+	return 0;
+}
+
+/*
  * Raises the budget of every lease [a, end) touches to cover what is
  * committed in it, and (a file lease) allocates the range's blocks, so
  * that pages the daemon did not agree to are never touched. 0, or -ENOMEM
@@ -386,9 +436,7 @@ heap_budget_raise(struct pmt_heap *h, uintptr_t a, uintptr_t end)
 				l->budget = got;
 		}
 		/* Blocks now: a full tier says ENOSPC here, not SIGBUS. */
-		if (!l->memfd && fallocate(l->fd, 0, l->off +
-		    (off_t)(lo - l->addr), (off_t)(hi - lo)) != 0 &&
-		    errno != EOPNOTSUPP)
+		if (!l->memfd && heap_blocks(l, lo, hi) != 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -541,6 +589,9 @@ pmt_heap_purge(void *arg, void *addr, size_t size)
 		if (fallocate(l->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		    l->off + (off_t)(a - l->addr), (off_t)n) != 0)
 			rc = -errno;
+		/* The known run with blocks ends where the hole begins. */
+		if (a < l->fa_hi && a + n > l->fa_lo)
+			l->fa_hi = a > l->fa_lo ? a : l->fa_lo;
 		a += n;
 	}
 	pthread_mutex_unlock(&h->lock);

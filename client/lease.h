@@ -45,6 +45,11 @@ struct pmt_lease {
 	uint64_t	id;	/* daemon's lease id, 0 in standalone mode */
 	size_t		committed; /* bytes of it jemalloc holds committed */
 	size_t		budget;	/* daemon: bytes charged (commit budget) */
+	/*
+	 * Daemon file lease: [fa_lo, fa_hi) has its blocks (fallocated, not
+	 * punched since), so committing inside it needs no fallocate.
+	 */
+	uintptr_t	fa_lo, fa_hi;
 	bool		memfd;	/* daemon: a kmem memfd, pages come on touch */
 };
 
