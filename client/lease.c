@@ -205,13 +205,17 @@ heap_get_backing(struct pmt_heap *h, size_t size, size_t commit,
 		l->memfd = fcntl(l->fd, F_GET_SEALS) >= 0;
 		return 0;
 	}
-	/* Offsets are never reused: a returned lease stays a hole. */
+	/*
+	 * Offsets are never reused: a returned lease stays a hole. The file
+	 * only grows here; blocks come with commits (heap_blocks), so that
+	 * the file holds what jemalloc commits, not whole leases.
+	 */
 	l->off = h->file_end;
-	rc = fallocate(h->file_fd, 0, l->off, (off_t)size);
-	if (rc != 0)
-		return errno == ENOSPC ? -ENOMEM : -errno;
+	if (ftruncate(h->file_fd, l->off + (off_t)size) != 0)
+		return errno == EFBIG ? -ENOMEM : -errno;
 	l->fd = h->file_fd;
 	l->size = size;
+	l->budget = size;	/* no daemon: nothing to ask for */
 	h->file_end += (off_t)size;
 	return 0;
 }
@@ -400,8 +404,9 @@ heap_blocks(struct pmt_lease *l, uintptr_t lo, uintptr_t hi)
 
 /*
  * Raises the budget of every lease [a, end) touches to cover what is
- * committed in it, and (a file lease) allocates the range's blocks, so
- * that pages the daemon did not agree to are never touched. 0, or -ENOMEM
+ * committed in it (daemon mode), and (a file lease, either mode)
+ * allocates the range's blocks, so that pages the daemon did not agree to
+ * are never touched and a full filesystem is an error, not a SIGBUS. 0, or -ENOMEM
  * when the daemon or the filesystem refused.
  */
 static int
@@ -410,8 +415,6 @@ heap_budget_raise(struct pmt_heap *h, uintptr_t a, uintptr_t end)
 	size_t	i = heap_upper(h, a), want, got;
 	int	rc;
 
-	if (!h->daemon)
-		return 0;
 	if (i > 0)
 		i--;
 	for (; i < h->nleases && h->leases[i].addr < end; i++) {
@@ -422,7 +425,7 @@ heap_budget_raise(struct pmt_heap *h, uintptr_t a, uintptr_t end)
 		hi = end < l->addr + l->size ? end : l->addr + l->size;
 		if (lo >= hi)
 			continue;
-		if (heap_budgets && l->committed > l->budget) {
+		if (h->daemon && heap_budgets && l->committed > l->budget) {
 			want = heap_round(l->committed, HEAP_BUDGET_STEP);
 			if (want > l->size)
 				want = l->size;
