@@ -18,6 +18,7 @@
 #include "anon.h"
 #include "fixed.h"
 #include "kind.h"
+#include "memtier.h"
 #include "range.h"
 #include "thread.h"
 
@@ -324,6 +325,7 @@ pmt_kind_destroy(struct memkind *k)
 	pmt_thread_kind_gone(k);
 	kind_table[k->slot] = NULL;
 	pmt_kind_unlock();
+	pmt_memtier_kind_reset(k);
 	/* A child's copy of the arena describes memory it does not have. */
 	if (!k->forked) {
 		/* Not while a decay pass may be working on this arena. */
