@@ -72,6 +72,9 @@ int	 pmt_kind_ready(struct memkind *k);
 
 int	 pmt_kind_create_pmem(const char *dir, size_t max_size, int policy,
 	    struct memkind **out);
+/* A pmem kind on the daemon's tier called name (never standalone). */
+int	 pmt_kind_create_on_tier(const char *name, size_t max_size,
+	    struct memkind **out);
 int	 pmt_kind_create_fixed(void *addr, size_t size,
 	    struct memkind **out);
 int	 pmt_kind_destroy(struct memkind *k);

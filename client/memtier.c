@@ -584,3 +584,23 @@ memtier_posix_memalign(struct memtier_memory *memory, void **memptr,
 	mt_after_op(memory);
 	return rc;
 }
+
+/* --- for the preload library (memtier.h) --- */
+
+PMT_EXPORT memkind_t
+pmemtier_priv_memtier_pick(struct memtier_memory *m, size_t size)
+{
+	return mt_pick(m, size);
+}
+
+PMT_EXPORT void
+pmemtier_priv_memtier_done(struct memtier_memory *m)
+{
+	mt_after_op(m);
+}
+
+PMT_EXPORT void
+pmemtier_priv_memtier_count(memkind_t kind, long long delta)
+{
+	mt_count(kind, delta);
+}

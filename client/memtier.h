@@ -3,9 +3,26 @@
 #ifndef PMT_MEMTIER_H
 #define PMT_MEMTIER_H
 
+#include <stddef.h>
+
+#include "include/pmemtier/memkind.h"
+
 struct memkind;
 
 /* Forgets the bytes the memtier API counted on k (k is being destroyed). */
 void	pmt_memtier_kind_reset(const struct memkind *k);
+
+/*
+ * For libpmemtier-preload.so only (version node PMEMTIER_PRIVATE, no ABI
+ * promise): the preload serves DRAM from glibc's malloc, so it picks the
+ * kind and counts DRAM bytes itself.
+ */
+struct memtier_memory;
+/* The kind the memory's policy picks for a block of size. */
+memkind_t pmemtier_priv_memtier_pick(struct memtier_memory *m, size_t size);
+/* Called after each allocation operation (threshold adaptation). */
+void	pmemtier_priv_memtier_done(struct memtier_memory *m);
+/* Adds delta bytes (may be negative) to kind's memtier count. */
+void	pmemtier_priv_memtier_count(memkind_t kind, long long delta);
 
 #endif /* PMT_MEMTIER_H */

@@ -18,6 +18,7 @@
 
 #include <memkind.h>
 #include <memkind_memtier.h>
+#include <pmemtier.h>
 
 #include "tmode.h"
 #include "tutil.h"
@@ -422,6 +423,34 @@ test_threads(void **state)
 	memtier_delete_memtier_memory(m);
 }
 
+/* A tier named as tierctl shows it: only with the daemon. */
+static void
+test_kind_on_tier(void **state)
+{
+	struct pmemtier_kind_info	 info;
+	memkind_t			 k = NULL;
+	void				*p;
+
+	(void)state;
+	assert_int_equal(pmemtier_create_pmem_on_tier(NULL, 0, &k),
+	    MEMKIND_ERROR_INVALID);
+	if (!tm.daemon) {
+		assert_int_equal(pmemtier_create_pmem_on_tier("pmem", 0, &k),
+		    MEMKIND_ERROR_UNAVAILABLE);
+		return;
+	}
+	assert_int_equal(pmemtier_create_pmem_on_tier("nosuch", 0, &k),
+	    MEMKIND_ERROR_UNAVAILABLE);
+	assert_int_equal(pmemtier_create_pmem_on_tier("pmem", 0, &k),
+	    MEMKIND_SUCCESS);
+	assert_non_null(p = memtier_kind_malloc(k, 100000));
+	assert_ptr_equal(memkind_detect_kind(p), k);
+	assert_int_equal(pmemtier_kind_get_info(k, &info), MEMKIND_SUCCESS);
+	assert_string_equal(info.tier, "pmem");
+	memtier_free(p);
+	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -435,6 +464,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_realloc_tiers),
 		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_kind_on_tier),
 	};
 	int	rc;
 
