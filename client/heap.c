@@ -225,8 +225,11 @@ memkind_malloc_usable_size(memkind_t kind,
 	if (ptr == NULL)
 		return 0;
 	k = pmt_range_lookup(ptr);
-	/* A parent's block in a fork child: its pages are not mapped here. */
-	if (k != NULL && k->forked)
+	/*
+	 * A parent's block in a fork child: its pages are not mapped here,
+	 * unless as a snapshot (lease.h).
+	 */
+	if (k != NULL && k->forked && !k->heap.snapshot)
 		return 0;
 	return pmt_je_usable_size(ptr);
 }

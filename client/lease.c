@@ -590,6 +590,29 @@ pmt_heap_fini(struct pmt_heap *h)
 	pthread_mutex_destroy(&h->lock);
 }
 
+bool	pmt_heap_fork_snapshot;
+
+/* Fork child: the parent's leases, private copy-on-write views of them. */
+static void
+heap_snapshot(struct pmt_heap *h)
+{
+	size_t	i;
+
+	for (i = 0; i < h->nleases; i++) {
+		const struct pmt_lease *l = &h->leases[i];
+
+		if (mmap((void *)l->addr, l->size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_FIXED, l->fd, l->off) == MAP_FAILED) {
+			pmt_debug("heap %s: fork child: cannot map lease %zu: "
+			    "%s", h->label, i, strerror(errno));
+			mmap((void *)l->addr, l->size, PROT_NONE, MAP_PRIVATE |
+			    MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+			return;
+		}
+	}
+	h->snapshot = true;
+}
+
 void
 pmt_heap_orphan(struct pmt_heap *h)
 {
@@ -605,9 +628,13 @@ pmt_heap_orphan(struct pmt_heap *h)
 	 */
 	if (h->base != NULL && mmap(h->base, h->reserved, PROT_NONE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) ==
-	    MAP_FAILED)
+	    MAP_FAILED) {
 		pmt_debug("heap %s: cannot reserve the range again in the "
 		    "fork child: %s", h->label, strerror(errno));
+		return;
+	}
+	if (pmt_heap_fork_snapshot)
+		heap_snapshot(h);
 }
 
 size_t

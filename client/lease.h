@@ -52,6 +52,7 @@ struct pmt_heap {
 	pthread_mutex_t	  lock;
 	bool		  daemon;
 	bool		  orphaned;	/* inherited by fork: hands off */
+	bool		  snapshot;	/* fork child: leases mapped private */
 	char		  tier[PMT_TIER_NAME_MAX];
 	char		  label[64];
 	int		  file_fd;	/* standalone: the kind's temp file */
@@ -86,6 +87,14 @@ int	pmt_heap_init(struct pmt_heap *h, bool daemon, const char *dir,
 void	pmt_heap_fini(struct pmt_heap *h);
 /* After fork, in the child: nothing of the parent's may be touched. */
 void	pmt_heap_orphan(struct pmt_heap *h);
+/*
+ * When set, pmt_heap_orphan maps each of the parent's leases again in the
+ * child, MAP_PRIVATE from its fd: the child can read (and write, privately)
+ * what the parent had, as after a fork of ordinary memory, except that a
+ * page the child has not written shows the parent's later writes. Set by
+ * the preload library, whose programs fork and expect their heap to stay.
+ */
+extern bool pmt_heap_fork_snapshot;
 
 /* Extent hooks' backing (see je.h). */
 void	*pmt_heap_alloc(void *h, void *new_addr, size_t size, size_t align,

@@ -24,6 +24,7 @@
 #include "api.h"
 #include "include/pmemtier/memkind_memtier.h"
 #include "kind.h"
+#include "lease.h"
 #include "memtier.h"
 
 #define MT_BUCKETS		64U
@@ -603,4 +604,10 @@ PMT_EXPORT void
 pmemtier_priv_memtier_count(memkind_t kind, long long delta)
 {
 	mt_count(kind, delta);
+}
+
+PMT_EXPORT void
+pmemtier_priv_fork_snapshot(bool on)
+{
+	pmt_heap_fork_snapshot = on;
 }

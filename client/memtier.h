@@ -3,6 +3,7 @@
 #ifndef PMT_MEMTIER_H
 #define PMT_MEMTIER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "include/pmemtier/memkind.h"
@@ -24,5 +25,7 @@ memkind_t pmemtier_priv_memtier_pick(struct memtier_memory *m, size_t size);
 void	pmemtier_priv_memtier_done(struct memtier_memory *m);
 /* Adds delta bytes (may be negative) to kind's memtier count. */
 void	pmemtier_priv_memtier_count(memkind_t kind, long long delta);
+/* Fork children keep the parent's leases as private views (lease.h). */
+void	pmemtier_priv_fork_snapshot(bool on);
 
 #endif /* PMT_MEMTIER_H */
