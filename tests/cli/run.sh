@@ -50,6 +50,18 @@ rc=0
 "$RUN" --dir "$PMT_DIR" /nonexistent/prog 2>/dev/null || rc=$?
 expect_eq "exit for a missing program" "$rc" 127
 
+if command -v man >/dev/null; then
+	page=$PMEMTIER_SOURCE_DIR/docs/pmemtier-run.1
+	warn=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$page" 2>&1 \
+	    >/dev/null)
+	expect_eq "groff warnings in pmemtier-run.1" "$warn" ""
+	text=$(LC_ALL=C.UTF-8 MANWIDTH=200 man -l "$page" 2>/dev/null |
+	    sed 's/.\x08//g')
+	for opt in $("$RUN" -h 2>&1 | grep -oE -- '--[a-z-]+' | sort -u); do
+		expect_match "man page documents $opt" "$text" "$opt"
+	done
+fi
+
 seq 1 200000 | sort -R >"$PMT_DIR/in.txt"
 want=$(sort -n "$PMT_DIR/in.txt" | md5sum)
 
