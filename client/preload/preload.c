@@ -63,6 +63,17 @@ static struct memtier_memory *pl_mem;
 static size_t		(*pl_glibc_usable)(void *);
 static _Atomic unsigned long long pl_fallbacks;
 static _Atomic unsigned long long pl_tier_bytes;	/* ever put on a tier */
+/*
+ * After a tier refused, the next pl_skip tier picks go to DRAM: asking
+ * again at once costs a daemon round trip and a purge of the arena each
+ * time (measured: 0.8 ms), and a quota stays full for a while. The span
+ * doubles while refusals go on (PL_SKIP_MIN to PL_SKIP_MAX picks) and the
+ * tier opens again at once when one of its blocks is freed.
+ */
+#define PL_SKIP_MIN	64
+#define PL_SKIP_MAX	65536
+static _Atomic long	 pl_skip;
+static _Atomic long	 pl_skip_span = PL_SKIP_MIN;
 /* PMEMTIER_DEBUG: a copy of stderr (programs close theirs at exit). */
 static int		 pl_debug_fd = -1;
 /* Inside libpmemtier for the preload: allocations go to glibc. */
@@ -188,6 +199,33 @@ pl_tier_of(void *p)
 	return k == MEMKIND_DEFAULT ? NULL : k;
 }
 
+/* A tier said no: DRAM for the next span of picks, a longer one next time. */
+static void
+pl_refused(void)
+{
+	long	span = atomic_load_explicit(&pl_skip_span,
+	    memory_order_relaxed);
+
+	atomic_fetch_add_explicit(&pl_fallbacks, 1, memory_order_relaxed);
+	atomic_store_explicit(&pl_skip, span, memory_order_relaxed);
+	if (span < PL_SKIP_MAX)
+		atomic_store_explicit(&pl_skip_span, span * 2,
+		    memory_order_relaxed);
+}
+
+/* Room on a tier again: try it at once, and back off briefly next time. */
+static inline void
+pl_tier_freed(void)
+{
+	if (PL_UNLIKELY(atomic_load_explicit(&pl_skip, memory_order_relaxed) >
+	    0 || atomic_load_explicit(&pl_skip_span, memory_order_relaxed) !=
+	    PL_SKIP_MIN)) {
+		atomic_store_explicit(&pl_skip, 0, memory_order_relaxed);
+		atomic_store_explicit(&pl_skip_span, PL_SKIP_MIN,
+		    memory_order_relaxed);
+	}
+}
+
 /*
  * The common path of every allocating call: the policy's kind, the tier
  * tried first, glibc when it is DRAM or the tier refuses.
@@ -201,6 +239,14 @@ pl_alloc(size_t size, size_t align, bool zero)
 	if (pl_route()) {
 		pl_busy++;
 		k = pmemtier_priv_memtier_pick(pl_mem, size);
+		if (k != MEMKIND_DEFAULT && PL_UNLIKELY(atomic_load_explicit(
+		    &pl_skip, memory_order_relaxed) > 0) &&
+		    atomic_fetch_sub_explicit(&pl_skip, 1,
+		    memory_order_relaxed) > 0) {
+			atomic_fetch_add_explicit(&pl_fallbacks, 1,
+			    memory_order_relaxed);
+			k = MEMKIND_DEFAULT;
+		}
 		if (k != MEMKIND_DEFAULT) {
 			if (align != 0) {
 				if (memtier_kind_posix_memalign(k, &p, align,
@@ -213,8 +259,7 @@ pl_alloc(size_t size, size_t align, bool zero)
 			else
 				p = memtier_kind_malloc(k, size);
 			if (p == NULL)
-				atomic_fetch_add_explicit(&pl_fallbacks, 1,
-				    memory_order_relaxed);
+				pl_refused();
 			else
 				atomic_fetch_add_explicit(&pl_tier_bytes, size,
 				    memory_order_relaxed);
@@ -263,6 +308,7 @@ free(void *p)
 		pl_busy++;
 		memtier_kind_free(k, p);
 		pl_busy--;
+		pl_tier_freed();
 		return;
 	}
 	pl_count_dram(p, -1);
@@ -298,7 +344,11 @@ realloc(void *p, size_t size)
 	if (q != NULL)
 		return q;
 	/* The tier refused to grow it (or is the parent's): to DRAM. */
-	atomic_fetch_add_explicit(&pl_fallbacks, 1, memory_order_relaxed);
+	if (atomic_load(&pl_state) == PL_FORKED)
+		atomic_fetch_add_explicit(&pl_fallbacks, 1,
+		    memory_order_relaxed);
+	else
+		pl_refused();
 	if ((q = __libc_malloc(size)) == NULL)
 		return NULL;
 	pl_count_dram(q, 1);

@@ -97,4 +97,15 @@ n=$(printf '%s' "$PMT_OUT" | jq '[.leases[] | select(.tier == "pmem")] |
     length')
 [ "$n" -ge 1 ] || pmt_fail "no lease of pid $pid on pmem: $PMT_OUT"
 pmt_stop_clients
+
+pmt_note "a quota smaller than the working set: the rest goes to DRAM"
+pmt_ctl_ok quota set --uid "$(id -u)" pmem 8M
+out=$("$RUN" --tier pmem --ratio 1:4 --debug /usr/bin/python3 -c '
+x = [bytes([i % 251]) * 4000 for i in range(20000)]
+print(sum(b[0] for b in x))' 2>"$PMT_DIR/quota.log") ||
+    pmt_fail "python3 over the quota failed: $(tail -5 "$PMT_DIR/quota.log")"
+expect_eq "result over the quota" "$out" \
+    "$(python3 -c 'print(sum(i % 251 for i in range(20000)))')"
+expect_match "fallbacks to DRAM counted" "$(cat "$PMT_DIR/quota.log")" \
+    'fallbacks to DRAM [1-9]'
 echo "PASS"
