@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -247,6 +248,69 @@ test_fork(void **state)
 	}
 }
 
+struct worker {
+	unsigned	 seed;
+	void		*out[256];
+};
+
+static void *
+worker_run(void *arg)
+{
+	struct worker	*w = arg;
+	void		*p[256] = { 0 };
+	unsigned	 i, j;
+	size_t		 n;
+
+	for (i = 0; i < 40000; i++) {
+		j = rand_r(&w->seed) % 256;
+		free(p[j]);
+		n = 1 + rand_r(&w->seed) % 9000;
+		switch (i % 4) {
+		case 0:
+			p[j] = malloc(n);
+			break;
+		case 1:
+			p[j] = calloc(1, n);
+			break;
+		case 2:
+			p[j] = memalign(64, n);
+			break;
+		default:
+			p[j] = realloc(malloc(10), n);
+			break;
+		}
+		if (p[j] == NULL)
+			return (void *)1;
+		memset(p[j], (int)j, n);
+	}
+	/* The main thread frees what is left. */
+	memcpy(w->out, p, sizeof(p));
+	return NULL;
+}
+
+/* Four threads on both tiers; blocks freed by another thread. */
+static void
+test_threads(void **state)
+{
+	struct worker	w[4];
+	pthread_t	t[4];
+	void		*rv;
+	int		i, j;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		w[i].seed = (unsigned)i + 7;
+		assert_int_equal(pthread_create(&t[i], NULL, worker_run, &w[i]),
+		    0);
+	}
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], &rv), 0);
+		assert_null(rv);
+		for (j = 0; j < 256; j++)
+			free(w[i].out[j]);
+	}
+}
+
 static int
 run_child(void)
 {
@@ -257,6 +321,7 @@ run_child(void)
 		cmocka_unit_test(test_realloc_tiers),
 		cmocka_unit_test(test_foreign),
 		cmocka_unit_test(test_fork),
+		cmocka_unit_test(test_threads),
 	};
 
 	return cmocka_run_group_tests_name("client_preload_child", tests,
