@@ -36,7 +36,7 @@ heap_arena_alloc(struct memkind *k, size_t size, size_t align, bool zero)
 	void	*p;
 
 	if ((p = pmt_thread_alloc(k, size, align, zero)) != NULL ||
-	    pmt_kind_ready(k) != 0)
+	    errno == EAGAIN || pmt_kind_ready(k) != 0)
 		return p;
 	pmt_thread_flush(k);
 	pmt_je_arena_purge(k->arena);
