@@ -560,18 +560,37 @@ pmt_kind_report_if_due(void)
 	pmt_conn_put();
 }
 
+/* The kinds a fork child inherits as dead (kind_atfork_child). */
+static bool
+kind_orphaned_by_fork(const struct memkind *k)
+{
+	return k != NULL && k->type == PMT_KIND_ARENA && k->gen != 0 &&
+	    !k->fixed && !k->anon;
+}
+
 static void
 kind_atfork_prepare(void)
 {
+	unsigned	i;
+
 	pmt_bg_atfork_prepare();
 	pmt_kind_lock();
+	/* Heap locks after the kind lock, and before the connection's. */
+	for (i = 0; i < PMT_KIND_MAX; i++)
+		if (kind_orphaned_by_fork(kind_table[i]))
+			pmt_heap_fork_prepare(&kind_table[i]->heap);
 	pmt_conn_atfork_prepare();
 }
 
 static void
 kind_atfork_parent(void)
 {
+	unsigned	i;
+
 	pmt_conn_atfork_parent();
+	for (i = 0; i < PMT_KIND_MAX; i++)
+		if (kind_orphaned_by_fork(kind_table[i]))
+			pmt_heap_fork_parent(&kind_table[i]->heap);
 	pmt_kind_unlock();
 	pmt_bg_atfork_parent();
 }
@@ -592,8 +611,7 @@ kind_atfork_child(void)
 		 * private anonymous memory the child has a copy of: those
 		 * kinds go on.
 		 */
-		if (k == NULL || k->type != PMT_KIND_ARENA || k->gen == 0 ||
-		    k->fixed || k->anon)
+		if (!kind_orphaned_by_fork(k))
 			continue;
 		k->forked = true;
 		kind_set_gen(k, 0);

@@ -46,6 +46,7 @@ struct pmt_lease {
 	size_t		committed; /* bytes of it jemalloc holds committed */
 	size_t		budget;	/* daemon: bytes charged (commit budget) */
 	bool		memfd;	/* daemon: a kmem memfd, pages come on touch */
+	void		*fork_copy; /* snapshot fork: the parent's copy (below) */
 };
 
 struct pmt_heap {
@@ -88,13 +89,19 @@ void	pmt_heap_fini(struct pmt_heap *h);
 /* After fork, in the child: nothing of the parent's may be touched. */
 void	pmt_heap_orphan(struct pmt_heap *h);
 /*
- * When set, pmt_heap_orphan maps each of the parent's leases again in the
- * child, MAP_PRIVATE from its fd: the child can read (and write, privately)
- * what the parent had, as after a fork of ordinary memory, except that a
- * page the child has not written shows the parent's later writes. Set by
- * the preload library, whose programs fork and expect their heap to stay.
+ * When set, a fork child keeps the parent's leases as private memory, as
+ * after a fork of ordinary memory: pmt_heap_fork_prepare (in the parent,
+ * before fork) takes the heap lock and copies each lease's data (its
+ * non-hole extents) into an anonymous private mapping; the child moves
+ * those copies to the leases' addresses (pmt_heap_orphan) and the parent
+ * drops its own (pmt_heap_fork_parent), so only the child holds them, as
+ * copy-on-write pages of the moment of the fork. A fork costs a copy of
+ * the data on the tier. Set by the preload library, whose programs fork
+ * (shells, redis' BGSAVE) and expect their heap in the child.
  */
 extern bool pmt_heap_fork_snapshot;
+void	pmt_heap_fork_prepare(struct pmt_heap *h);
+void	pmt_heap_fork_parent(struct pmt_heap *h);
 
 /* Extent hooks' backing (see je.h). */
 void	*pmt_heap_alloc(void *h, void *new_addr, size_t size, size_t align,
