@@ -204,22 +204,31 @@ test_foreign(void **state)
 	free(strdup("x"));
 }
 
-/* A child that does not exec reads and frees the parent's tier blocks. */
+/*
+ * A child that does not exec has the parent's tier blocks as they were at
+ * the fork (not as the parent changes them after), reads, resizes and
+ * frees them.
+ */
 static void
 test_fork(void **state)
 {
 	char	*t[50];
 	pid_t	 pid;
-	int	 i, st;
+	int	 i, st, go[2];
 
 	(void)state;
 	for (i = 0; i < 50; i++) {
 		assert_non_null(t[i] = malloc(4000));
 		tu_fill(t[i], 4000, (unsigned)i);
 	}
+	assert_int_equal(pipe(go), 0);
 	if ((pid = fork()) == 0) {
-		char	*q;
+		char	*q, c;
 
+		/* The parent overwrites the blocks now: not seen here. */
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(9);
 		for (i = 0; i < 50; i++) {
 			if (tu_check(t[i], 4000, (unsigned)i) != 0)
 				_exit(10);
@@ -238,12 +247,17 @@ test_fork(void **state)
 		_exit(0);
 	}
 	assert_true(pid > 0);
+	close(go[0]);
+	for (i = 0; i < 50; i++)
+		tu_fill(t[i], 4000, (unsigned)i + 1000);
+	assert_int_equal(write(go[1], "x", 1), 1);
+	close(go[1]);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
 	/* The child's writes stayed its own. */
 	for (i = 0; i < 50; i++) {
-		assert_int_equal(tu_check(t[i], 4000, (unsigned)i), 0);
+		assert_int_equal(tu_check(t[i], 4000, (unsigned)i + 1000), 0);
 		free(t[i]);
 	}
 }
