@@ -532,6 +532,7 @@ kind_collect(struct memkind *k, void *arg)
 	u->active += st.active;
 	u->resident += st.resident;
 	u->mapped += pmt_heap_leased(&k->heap);
+	u->refused += __atomic_load_n(&k->refused, __ATOMIC_RELAXED);
 }
 
 void

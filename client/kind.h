@@ -58,6 +58,7 @@ struct memkind {
 	char			 name[64];
 	char			 dir[256];
 	size_t			 max_size;
+	uint64_t		 refused;	/* allocations it failed */
 	struct pmt_je_arena	*arena;
 	struct pmt_heap		 heap;
 	struct pmt_tkind	*threads;	/* registered per-thread state */

@@ -611,3 +611,11 @@ pmemtier_priv_fork_snapshot(bool on)
 {
 	pmt_heap_fork_snapshot = on;
 }
+
+__thread bool pmt_memtier_internal_thread;
+
+PMT_EXPORT bool
+pmemtier_priv_internal_thread(void)
+{
+	return pmt_memtier_internal_thread;
+}

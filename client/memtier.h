@@ -10,6 +10,13 @@
 
 struct memkind;
 
+/*
+ * Set in the library's own threads (the purge thread): the preload must
+ * serve their allocations from DRAM, since they may hold the connection
+ * lock that a tier allocation needs (pmemtier_priv_internal_thread).
+ */
+extern __thread bool pmt_memtier_internal_thread;
+
 /* Forgets the bytes the memtier API counted on k (k is being destroyed). */
 void	pmt_memtier_kind_reset(const struct memkind *k);
 
@@ -25,7 +32,9 @@ memkind_t pmemtier_priv_memtier_pick(struct memtier_memory *m, size_t size);
 void	pmemtier_priv_memtier_done(struct memtier_memory *m);
 /* Adds delta bytes (may be negative) to kind's memtier count. */
 void	pmemtier_priv_memtier_count(memkind_t kind, long long delta);
-/* Fork children keep the parent's leases as private views (lease.h). */
+/* True in the library's own threads (pmt_memtier_internal_thread). */
+bool	pmemtier_priv_internal_thread(void);
+/* Fork children keep a copy of the parent's leases (lease.h). */
 void	pmemtier_priv_fork_snapshot(bool on);
 
 #endif /* PMT_MEMTIER_H */

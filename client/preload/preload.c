@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../memtier.h"
@@ -64,16 +65,17 @@ static size_t		(*pl_glibc_usable)(void *);
 static _Atomic unsigned long long pl_fallbacks;
 static _Atomic unsigned long long pl_tier_bytes;	/* ever put on a tier */
 /*
- * After a tier refused, the next pl_skip tier picks go to DRAM: asking
- * again at once costs a daemon round trip and a purge of the arena each
- * time (measured: 0.8 ms), and a quota stays full for a while. The span
- * doubles while refusals go on (PL_SKIP_MIN to PL_SKIP_MAX picks) and the
- * tier opens again at once when one of its blocks is freed.
+ * After a tier refused, it stays closed (picks go to DRAM) for a while:
+ * a refused attempt costs a purge of the arena and daemon round trips
+ * (about 1 ms), and a full quota stays full. The window doubles while
+ * refusals go on (PL_CLOSED_MIN_NS to PL_CLOSED_MAX_NS) and shrinks back
+ * on the next success. A count of picks would not do: a program that
+ * frees and allocates all the time would retry hundreds of times a second.
  */
-#define PL_SKIP_MIN	64
-#define PL_SKIP_MAX	65536
-static _Atomic long	 pl_skip;
-static _Atomic long	 pl_skip_span = PL_SKIP_MIN;
+#define PL_CLOSED_MIN_NS	1000000LL	/* 1 ms */
+#define PL_CLOSED_MAX_NS	128000000LL	/* 128 ms */
+static _Atomic long long pl_closed_until;	/* CLOCK_MONOTONIC ns */
+static _Atomic long long pl_closed_span = PL_CLOSED_MIN_NS;
 /* PMEMTIER_DEBUG: a copy of stderr (programs close theirs at exit). */
 static int		 pl_debug_fd = -1;
 /* Inside libpmemtier for the preload: allocations go to glibc. */
@@ -199,29 +201,48 @@ pl_tier_of(void *p)
 	return k == MEMKIND_DEFAULT ? NULL : k;
 }
 
-/* A tier said no: DRAM for the next span of picks, a longer one next time. */
+static long long
+pl_now_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* A tier said no: closed for the window, a longer one next time. */
 static void
 pl_refused(void)
 {
-	long	span = atomic_load_explicit(&pl_skip_span,
+	long long	span = atomic_load_explicit(&pl_closed_span,
 	    memory_order_relaxed);
 
 	atomic_fetch_add_explicit(&pl_fallbacks, 1, memory_order_relaxed);
-	atomic_store_explicit(&pl_skip, span, memory_order_relaxed);
-	if (span < PL_SKIP_MAX)
-		atomic_store_explicit(&pl_skip_span, span * 2,
+	atomic_store_explicit(&pl_closed_until, pl_now_ns() + span,
+	    memory_order_relaxed);
+	if (span < PL_CLOSED_MAX_NS)
+		atomic_store_explicit(&pl_closed_span, span * 2,
 		    memory_order_relaxed);
 }
 
-/* Room on a tier again: try it at once, and back off briefly next time. */
-static inline void
-pl_tier_freed(void)
+static inline bool
+pl_tier_closed(void)
 {
-	if (PL_UNLIKELY(atomic_load_explicit(&pl_skip, memory_order_relaxed) >
-	    0 || atomic_load_explicit(&pl_skip_span, memory_order_relaxed) !=
-	    PL_SKIP_MIN)) {
-		atomic_store_explicit(&pl_skip, 0, memory_order_relaxed);
-		atomic_store_explicit(&pl_skip_span, PL_SKIP_MIN,
+	long long	until = atomic_load_explicit(&pl_closed_until,
+	    memory_order_relaxed);
+
+	return PL_UNLIKELY(until != 0) && pl_now_ns() < until;
+}
+
+/* A tier served a block: the next refusal gets the shortest window. */
+static inline void
+pl_tier_served(void)
+{
+	if (PL_UNLIKELY(atomic_load_explicit(&pl_closed_until,
+	    memory_order_relaxed) != 0)) {
+		atomic_store_explicit(&pl_closed_until, 0,
+		    memory_order_relaxed);
+		atomic_store_explicit(&pl_closed_span, PL_CLOSED_MIN_NS,
 		    memory_order_relaxed);
 	}
 }
@@ -239,10 +260,13 @@ pl_alloc(size_t size, size_t align, bool zero)
 	if (pl_route()) {
 		pl_busy++;
 		k = pmemtier_priv_memtier_pick(pl_mem, size);
-		if (k != MEMKIND_DEFAULT && PL_UNLIKELY(atomic_load_explicit(
-		    &pl_skip, memory_order_relaxed) > 0) &&
-		    atomic_fetch_sub_explicit(&pl_skip, 1,
-		    memory_order_relaxed) > 0) {
+		/*
+		 * The library's purge thread may hold its connection lock,
+		 * which a tier allocation can need: DRAM for it.
+		 */
+		if (k != MEMKIND_DEFAULT && pmemtier_priv_internal_thread())
+			k = MEMKIND_DEFAULT;
+		if (k != MEMKIND_DEFAULT && pl_tier_closed()) {
 			atomic_fetch_add_explicit(&pl_fallbacks, 1,
 			    memory_order_relaxed);
 			k = MEMKIND_DEFAULT;
@@ -260,9 +284,11 @@ pl_alloc(size_t size, size_t align, bool zero)
 				p = memtier_kind_malloc(k, size);
 			if (p == NULL)
 				pl_refused();
-			else
+			else {
+				pl_tier_served();
 				atomic_fetch_add_explicit(&pl_tier_bytes, size,
 				    memory_order_relaxed);
+			}
 		}
 		pmemtier_priv_memtier_done(pl_mem);
 		pl_busy--;
@@ -308,7 +334,6 @@ free(void *p)
 		pl_busy++;
 		memtier_kind_free(k, p);
 		pl_busy--;
-		pl_tier_freed();
 		return;
 	}
 	pl_count_dram(p, -1);

@@ -141,6 +141,22 @@ tier=$(tier_allocated)
 [ "$tier" -le $((16 << 20)) ] || pmt_fail "tier holds $tier, over the quota"
 used=$(rcli info memory | tr -d '\r' | sed -n 's/^used_memory://p')
 [ "$used" -gt $((64 << 20)) ] || pmt_fail "redis holds only $used bytes"
+# The refusals reach tierctl with the next usage report, sent when a
+# lease comes or goes: FLUSHALL frees the tier's blocks, whose leases go
+# back once purged.
+check_known "over the quota, before FLUSHALL"
+rcli flushall >/dev/null
+refused=0
+for _ in $(seq 1 50); do
+	refused=$("$TIERCTL" -s "$PMT_SOCK" --json clients --pid "$REDIS_PID" |
+	    jq '[.clients[].usage[]? | .refused] | add // 0')
+	[ "$refused" -gt 0 ] && break
+	rcli set "poke:$RANDOM" "$(head -c 20000 /dev/zero | tr '\0' x)" \
+	    >/dev/null
+	sleep 0.2
+done
+[ "$refused" -gt 0 ] || pmt_fail "no refusals in tierctl clients"
+pmt_note "tierctl clients: $refused allocations refused by the tier"
 redis_stop
 expect_match "fallbacks to DRAM counted" "$(cat "$PMT_DIR/redis.log")" \
     'fallbacks to DRAM [1-9]'
