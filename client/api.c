@@ -82,6 +82,13 @@ memkind_create_pmem(const char *dir, size_t max_size, memkind_t *kind)
 }
 
 PMT_EXPORT int
+pmemtier_create_pmem_on_tier(const char *tier, size_t max_size,
+    memkind_t *kind)
+{
+	return pmt_kind_create_on_tier(tier, max_size, kind);
+}
+
+PMT_EXPORT int
 memkind_create_pmem_with_config(struct memkind_config *cfg, memkind_t *kind)
 {
 	if (cfg == NULL)

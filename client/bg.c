@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "bg.h"
+#include "memtier.h"
 #include "debug.h"
 #include "je.h"
 #include "kind.h"
@@ -98,6 +99,8 @@ bg_main(void *arg)
 	long		next = BG_MIN_MS;
 
 	(void)arg;
+	/* Its allocations (reports, protobuf) must never go to a tier. */
+	pmt_memtier_internal_thread = true;
 	pthread_mutex_lock(&bg_mutex);
 	while (!bg_stop) {
 		if (!bg_on || (next == 0 && bg_kicks == 0)) {

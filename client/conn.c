@@ -583,6 +583,7 @@ pmt_conn_report(const struct pmt_usage *usage, size_t n)
 		ku[i].active = usage[i].active;
 		ku[i].resident = usage[i].resident;
 		ku[i].mapped = usage[i].mapped;
+		ku[i].refused = usage[i].refused;
 		kp[i] = &ku[i];
 	}
 	ur.n_kinds = n;

@@ -35,6 +35,7 @@ struct pmt_usage {
 	uint64_t	active;
 	uint64_t	resident;
 	uint64_t	mapped;
+	uint64_t	refused;
 };
 
 /* The socket path: PMEMTIER_SOCKET, else PMEMTIER_DEFAULT_SOCKET. */

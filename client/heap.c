@@ -24,6 +24,18 @@ heap_owner(void *p)
 }
 
 /*
+ * Counts an allocation k failed; the count goes to the daemon with the
+ * next usage report. Not a report of its own: a report sent while the
+ * kind is full would leave the daemon charging that fill until the next
+ * one (reports are charged, daemon/lease.c).
+ */
+static void
+heap_refused(struct memkind *k)
+{
+	__atomic_add_fetch(&k->refused, 1, __ATOMIC_RELAXED);
+}
+
+/*
  * An arena kind that is full (max_size, or the daemon's quota) may still
  * hold what it needs in blocks this thread caches and in dirty pages
  * jemalloc keeps for reuse: those cannot serve a bigger block, and their
@@ -36,7 +48,7 @@ heap_arena_alloc(struct memkind *k, size_t size, size_t align, bool zero)
 	void	*p;
 
 	if ((p = pmt_thread_alloc(k, size, align, zero)) != NULL ||
-	    pmt_kind_ready(k) != 0)
+	    errno == EAGAIN || pmt_kind_ready(k) != 0)
 		return p;
 	pmt_thread_flush(k);
 	pmt_je_arena_purge(k->arena);
@@ -58,6 +70,9 @@ heap_alloc_slow(struct memkind *k, size_t size, size_t align, bool zero)
 		return NULL;
 	if (k->type == PMT_KIND_ARENA) {
 		p = heap_arena_alloc(k, size, align, zero);
+		/* Counted for the usage report (not jemalloc's re-entry). */
+		if (p == NULL && errno != EAGAIN)
+			heap_refused(k);
 		/* DAX_KMEM_PREFERRED falls back to ordinary memory. */
 		if (p == NULL && k->fallback_dram)
 			p = pmt_je_dram_alloc(size, align, zero);
@@ -210,8 +225,8 @@ memkind_realloc(memkind_t kind, void *ptr, size_t size)
 	saved = errno;
 	if (kind->type == PMT_KIND_DRAM)
 		q = pmt_je_dram_realloc(ptr, size);
-	else
-		q = pmt_thread_realloc(kind, ptr, size);
+	else if ((q = pmt_thread_realloc(kind, ptr, size)) == NULL)
+		heap_refused(kind);
 	errno = q != NULL ? saved : ENOMEM;
 	return q;
 }
@@ -225,8 +240,11 @@ memkind_malloc_usable_size(memkind_t kind,
 	if (ptr == NULL)
 		return 0;
 	k = pmt_range_lookup(ptr);
-	/* A parent's block in a fork child: its pages are not mapped here. */
-	if (k != NULL && k->forked)
+	/*
+	 * A parent's block in a fork child: its pages are not mapped here,
+	 * unless as a snapshot (lease.h).
+	 */
+	if (k != NULL && k->forked && !k->heap.snapshot)
 		return 0;
 	return pmt_je_usable_size(ptr);
 }

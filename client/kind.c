@@ -18,6 +18,7 @@
 #include "anon.h"
 #include "fixed.h"
 #include "kind.h"
+#include "memtier.h"
 #include "node.h"
 #include "range.h"
 #include "thread.h"
@@ -174,13 +175,66 @@ kind_any_dir(void)
 	return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
 }
 
+/*
+ * Makes a pmem kind whose memory comes from dir (standalone) or from the
+ * daemon's tier (daemon != 0; a connection reference is held and goes
+ * with the kind, or is put back on failure).
+ */
+static int
+kind_create_leased(int daemon, const char *dir, const struct pmt_tier *tier,
+    size_t max_size, int policy, struct memkind **out)
+{
+	struct memkind	*k;
+	int		 rc;
+
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		rc = MEMKIND_ERROR_MALLOC;
+		goto fail;
+	}
+	k->type = PMT_KIND_ARENA;
+	/*
+	 * memkind rounds max_size up to its chunk size, 2 MiB, and programs
+	 * sized for memkind count on holding that much.
+	 */
+	k->max_size = (max_size + KIND_PMEM_CHUNK - 1) &
+	    ~(size_t)(KIND_PMEM_CHUNK - 1);
+	k->conservative = policy == MEMKIND_MEM_USAGE_POLICY_CONSERVATIVE;
+	snprintf(k->dir, sizeof(k->dir), "%s", dir);
+	pmt_kind_lock();
+	rc = kind_slot_take(k);
+	pmt_kind_unlock();
+	if (rc != 0)
+		goto fail;
+	snprintf(k->name, sizeof(k->name), "pmem%u", k->slot);
+	if ((rc = kind_setup(k, daemon, dir, daemon ? tier->name : NULL)) !=
+	    0) {
+		pmt_kind_lock();
+		kind_table[k->slot] = NULL;
+		pmt_kind_unlock();
+		goto fail;
+	}
+	pmt_kind_lock();
+	kind_set_gen(k, kind_next_gen++);
+	pmt_kind_unlock();
+	pmt_bg_kind_added();
+	pmt_debug("kind %s: %s mode, dir %s%s%s, max_size %zu", k->name,
+	    daemon ? "daemon" : "standalone", dir, daemon ? ", tier " : "",
+	    daemon ? tier->name : "", max_size);
+	*out = k;
+	return MEMKIND_SUCCESS;
+fail:
+	free(k);
+	if (daemon)
+		pmt_conn_put();
+	return rc;
+}
+
 int
 pmt_kind_create_pmem(const char *dir, size_t max_size, int policy,
     struct memkind **out)
 {
-	struct memkind	*k;
 	struct pmt_tier	 tier;
-	int		 daemon, rc;
+	int		 daemon;
 
 	if (out == NULL || dir == NULL ||
 	    (max_size != 0 && max_size < MEMKIND_PMEM_MIN_SIZE) ||
@@ -201,45 +255,28 @@ pmt_kind_create_pmem(const char *dir, size_t max_size, int policy,
 		}
 	} else if (!kind_dir_usable(dir))
 		return MEMKIND_ERROR_INVALID;
-	if ((k = calloc(1, sizeof(*k))) == NULL) {
-		rc = MEMKIND_ERROR_MALLOC;
-		goto fail;
-	}
-	k->type = PMT_KIND_ARENA;
-	/*
-	 * memkind rounds max_size up to its chunk size, 2 MiB, and programs
-	 * sized for memkind count on holding that much.
-	 */
-	k->max_size = (max_size + KIND_PMEM_CHUNK - 1) &
-	    ~(size_t)(KIND_PMEM_CHUNK - 1);
-	k->conservative = policy == MEMKIND_MEM_USAGE_POLICY_CONSERVATIVE;
-	snprintf(k->dir, sizeof(k->dir), "%s", dir);
-	pmt_kind_lock();
-	rc = kind_slot_take(k);
-	pmt_kind_unlock();
-	if (rc != 0)
-		goto fail;
-	snprintf(k->name, sizeof(k->name), "pmem%u", k->slot);
-	if ((rc = kind_setup(k, daemon, dir, daemon ? tier.name : NULL)) != 0) {
-		pmt_kind_lock();
-		kind_table[k->slot] = NULL;
-		pmt_kind_unlock();
-		goto fail;
-	}
-	pmt_kind_lock();
-	kind_set_gen(k, kind_next_gen++);
-	pmt_kind_unlock();
-	pmt_bg_kind_added();
-	pmt_debug("kind %s: %s mode, dir %s%s%s, max_size %zu", k->name,
-	    daemon ? "daemon" : "standalone", dir, daemon ? ", tier " : "",
-	    daemon ? tier.name : "", max_size);
-	*out = k;
-	return MEMKIND_SUCCESS;
-fail:
-	free(k);
-	if (daemon)
+	return kind_create_leased(daemon, dir, &tier, max_size, policy, out);
+}
+
+int
+pmt_kind_create_on_tier(const char *name, size_t max_size,
+    struct memkind **out)
+{
+	struct pmt_tier	 tier;
+	int		 daemon;
+
+	if (out == NULL || name == NULL || *name == '\0' ||
+	    (max_size != 0 && max_size < MEMKIND_PMEM_MIN_SIZE))
+		return MEMKIND_ERROR_INVALID;
+	if ((daemon = kind_pick_mode(true)) < 0)
+		return daemon;
+	if (pmt_conn_tier_by_name(name, &tier) != 0) {
+		pmt_debug("kind: the daemon has no tier %s", name);
 		pmt_conn_put();
-	return rc;
+		return MEMKIND_ERROR_UNAVAILABLE;
+	}
+	return kind_create_leased(daemon, "", &tier, max_size,
+	    MEMKIND_MEM_USAGE_POLICY_DEFAULT, out);
 }
 
 /* Whether [base, base + len) meets any kind's range; kind lock held. */
@@ -325,6 +362,7 @@ pmt_kind_destroy(struct memkind *k)
 	pmt_thread_kind_gone(k);
 	kind_table[k->slot] = NULL;
 	pmt_kind_unlock();
+	pmt_memtier_kind_reset(k);
 	/* A child's copy of the arena describes memory it does not have. */
 	if (!k->forked) {
 		/* Not while a decay pass may be working on this arena. */
@@ -509,6 +547,7 @@ kind_collect(struct memkind *k, void *arg)
 	u->active += st.active;
 	u->resident += st.resident;
 	u->mapped += pmt_heap_leased(&k->heap);
+	u->refused += __atomic_load_n(&k->refused, __ATOMIC_RELAXED);
 }
 
 void
@@ -537,18 +576,37 @@ pmt_kind_report_if_due(void)
 	pmt_conn_put();
 }
 
+/* The kinds a fork child inherits as dead (kind_atfork_child). */
+static bool
+kind_orphaned_by_fork(const struct memkind *k)
+{
+	return k != NULL && k->type == PMT_KIND_ARENA && k->gen != 0 &&
+	    !k->fixed && !k->anon;
+}
+
 static void
 kind_atfork_prepare(void)
 {
+	unsigned	i;
+
 	pmt_bg_atfork_prepare();
 	pmt_kind_lock();
+	/* Heap locks after the kind lock, and before the connection's. */
+	for (i = 0; i < PMT_KIND_MAX; i++)
+		if (kind_orphaned_by_fork(kind_table[i]))
+			pmt_heap_fork_prepare(&kind_table[i]->heap);
 	pmt_conn_atfork_prepare();
 }
 
 static void
 kind_atfork_parent(void)
 {
+	unsigned	i;
+
 	pmt_conn_atfork_parent();
+	for (i = 0; i < PMT_KIND_MAX; i++)
+		if (kind_orphaned_by_fork(kind_table[i]))
+			pmt_heap_fork_parent(&kind_table[i]->heap);
 	pmt_kind_unlock();
 	pmt_bg_atfork_parent();
 }
@@ -569,8 +627,7 @@ kind_atfork_child(void)
 		 * private anonymous memory the child has a copy of: those
 		 * kinds go on.
 		 */
-		if (k == NULL || k->type != PMT_KIND_ARENA || k->gen == 0 ||
-		    k->fixed || k->anon)
+		if (!kind_orphaned_by_fork(k))
 			continue;
 		k->forked = true;
 		kind_set_gen(k, 0);

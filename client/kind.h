@@ -65,6 +65,7 @@ struct memkind {
 	char			 name[64];
 	char			 dir[256];
 	size_t			 max_size;
+	uint64_t		 refused;	/* allocations it failed */
 	struct pmt_je_arena	*arena;
 	struct pmt_heap		 heap;
 	struct pmt_tkind	*threads;	/* registered per-thread state */
@@ -78,6 +79,9 @@ void	 pmt_kind_unlock(void);
 int	 pmt_kind_ready(struct memkind *k);
 
 int	 pmt_kind_create_pmem(const char *dir, size_t max_size, int policy,
+	    struct memkind **out);
+/* A pmem kind on the daemon's tier called name (never standalone). */
+int	 pmt_kind_create_on_tier(const char *name, size_t max_size,
 	    struct memkind **out);
 int	 pmt_kind_create_fixed(void *addr, size_t size,
 	    struct memkind **out);

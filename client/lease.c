@@ -644,6 +644,93 @@ pmt_heap_fini(struct pmt_heap *h)
 	pthread_mutex_destroy(&h->lock);
 }
 
+bool	pmt_heap_fork_snapshot;
+
+/* Copies l's data extents (holes read as zeros anyway) into c. */
+static void
+heap_copy_lease(const struct pmt_lease *l, char *c)
+{
+	off_t	pos = l->off, end = l->off + (off_t)l->size, data, hole;
+
+	while (pos < end) {
+		if ((data = lseek(l->fd, pos, SEEK_DATA)) < 0) {
+			if (errno == ENXIO)
+				return;		/* only holes from pos on */
+			data = pos;		/* no SEEK_DATA: all of it */
+			hole = end;
+		} else if ((hole = lseek(l->fd, data, SEEK_HOLE)) < 0)
+			hole = end;
+		if (data >= end)
+			return;
+		if (hole > end)
+			hole = end;
+		memcpy(c + (data - l->off), (const char *)l->addr +
+		    (data - l->off), (size_t)(hole - data));
+		pos = hole;
+	}
+}
+
+void
+pmt_heap_fork_prepare(struct pmt_heap *h)
+{
+	size_t	i;
+	void	*c;
+
+	if (!pmt_heap_fork_snapshot)
+		return;
+	pthread_mutex_lock(&h->lock);
+	for (i = 0; i < h->nleases; i++) {
+		struct pmt_lease *l = &h->leases[i];
+
+		l->fork_copy = NULL;
+		c = mmap(NULL, l->size, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+		    MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (c == MAP_FAILED)
+			continue;	/* the child will not have this one */
+		heap_copy_lease(l, c);
+		l->fork_copy = c;
+	}
+}
+
+void
+pmt_heap_fork_parent(struct pmt_heap *h)
+{
+	size_t	i;
+
+	if (!pmt_heap_fork_snapshot)
+		return;
+	for (i = 0; i < h->nleases; i++) {
+		struct pmt_lease *l = &h->leases[i];
+
+		if (l->fork_copy != NULL)
+			munmap(l->fork_copy, l->size);
+		l->fork_copy = NULL;
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Fork child: the parent's copies (pmt_heap_fork_prepare) into place. */
+static void
+heap_snapshot(struct pmt_heap *h)
+{
+	bool	all = true;
+	size_t	i;
+
+	for (i = 0; i < h->nleases; i++) {
+		struct pmt_lease *l = &h->leases[i];
+
+		if (l->fork_copy == NULL || mremap(l->fork_copy, l->size,
+		    l->size, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)l->addr) ==
+		    MAP_FAILED) {
+			pmt_debug("heap %s: fork child: no copy of lease %zu",
+			    h->label, i);
+			all = false;
+		}
+		l->fork_copy = NULL;
+	}
+	h->snapshot = all;
+}
+
 void
 pmt_heap_orphan(struct pmt_heap *h)
 {
@@ -659,9 +746,13 @@ pmt_heap_orphan(struct pmt_heap *h)
 	 */
 	if (h->base != NULL && mmap(h->base, h->reserved, PROT_NONE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) ==
-	    MAP_FAILED)
+	    MAP_FAILED) {
 		pmt_debug("heap %s: cannot reserve the range again in the "
 		    "fork child: %s", h->label, strerror(errno));
+		return;
+	}
+	if (pmt_heap_fork_snapshot)
+		heap_snapshot(h);
 }
 
 size_t

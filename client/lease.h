@@ -51,12 +51,14 @@ struct pmt_lease {
 	 */
 	uintptr_t	fa_lo, fa_hi;
 	bool		memfd;	/* daemon: a kmem memfd, pages come on touch */
+	void		*fork_copy; /* snapshot fork: the parent's copy (below) */
 };
 
 struct pmt_heap {
 	pthread_mutex_t	  lock;
 	bool		  daemon;
 	bool		  orphaned;	/* inherited by fork: hands off */
+	bool		  snapshot;	/* fork child: leases mapped private */
 	char		  tier[PMT_TIER_NAME_MAX];
 	char		  label[64];
 	int		  file_fd;	/* standalone: the kind's temp file */
@@ -92,6 +94,20 @@ int	pmt_heap_init(struct pmt_heap *h, bool daemon, const char *dir,
 void	pmt_heap_fini(struct pmt_heap *h);
 /* After fork, in the child: nothing of the parent's may be touched. */
 void	pmt_heap_orphan(struct pmt_heap *h);
+/*
+ * When set, a fork child keeps the parent's leases as private memory, as
+ * after a fork of ordinary memory: pmt_heap_fork_prepare (in the parent,
+ * before fork) takes the heap lock and copies each lease's data (its
+ * non-hole extents) into an anonymous private mapping; the child moves
+ * those copies to the leases' addresses (pmt_heap_orphan) and the parent
+ * drops its own (pmt_heap_fork_parent), so only the child holds them, as
+ * copy-on-write pages of the moment of the fork. A fork costs a copy of
+ * the data on the tier. Set by the preload library, whose programs fork
+ * (shells, redis' BGSAVE) and expect their heap in the child.
+ */
+extern bool pmt_heap_fork_snapshot;
+void	pmt_heap_fork_prepare(struct pmt_heap *h);
+void	pmt_heap_fork_parent(struct pmt_heap *h);
 
 /* Extent hooks' backing (see je.h). */
 void	*pmt_heap_alloc(void *h, void *new_addr, size_t size, size_t align,

@@ -229,6 +229,20 @@ pmt_thread_alloc(struct memkind *k, size_t size, size_t align, bool zero)
 	}
 	tk = thread_get(k);
 	p = pmt_je_alloc(k->arena, tk ? tk->tcache : -1, size, align, zero);
+	/*
+	 * Called back from inside jemalloc (the program's own mallctl makes
+	 * jemalloc create a thread, whose TLS calloc comes to the preload),
+	 * jemalloc serves every request from arena 0, whatever arena it is
+	 * asked for: such a block is not the kind's. Give it back and fail
+	 * with EAGAIN, which heap.c does not retry (a purge from in there
+	 * could deadlock), so the caller falls back.
+	 */
+	if (__builtin_expect(p != NULL &&
+	    (uintptr_t)p - k->base >= k->heap.reserved, 0)) {
+		pmt_je_free_direct(p);
+		errno = EAGAIN;
+		return NULL;
+	}
 	pmt_thread_note(k, p);
 	if (p == NULL)
 		errno = ENOMEM;

@@ -525,6 +525,7 @@ json_client(struct tierctl *t, const Pmemtier__ClientStatus *c)
 		json_uint(w, "active", u->active);
 		json_uint(w, "resident", u->resident);
 		json_uint(w, "mapped", u->mapped);
+		json_uint(w, "refused", u->refused);
 		json_object_end(w);
 	}
 	json_array_end(w);

@@ -685,6 +685,7 @@ dispatch_usage_report(struct conn *c, uint64_t rid,
 		k[i].active = u->kinds[i]->active;
 		k[i].resident = u->kinds[i]->resident;
 		k[i].mapped = u->kinds[i]->mapped;
+		k[i].refused = u->kinds[i]->refused;
 	}
 	free(c->usage);
 	c->usage = k;

@@ -304,6 +304,7 @@ struct usage_kind {
 	uint64_t	 active;
 	uint64_t	 resident;
 	uint64_t	 mapped;
+	uint64_t	 refused;	/* allocations the client's kind failed */
 };
 
 struct conn {

@@ -403,6 +403,7 @@ status_clients(struct status_build *b, const struct principal *pr,
 			k->active = c->usage[i].active;
 			k->resident = c->usage[i].resident;
 			k->mapped = c->usage[i].mapped;
+			k->refused = c->usage[i].refused;
 			b->kptrs[ki] = k;
 		}
 		cs->n_usage = c->nusage;

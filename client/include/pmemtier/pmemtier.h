@@ -30,6 +30,16 @@ struct pmemtier_kind_info {
 	bool	metadata_in_dram; /* jemalloc's metadata kept off the lease */
 };
 
+/*
+ * Creates a pmem kind on the daemon's tier called tier (see tierctl
+ * status), with an optional limit of its own (0: the quota only, else at
+ * least MEMKIND_PMEM_MIN_SIZE). Needs the daemon: PMEMTIER_MODE=standalone
+ * or no daemon gives MEMKIND_ERROR_UNAVAILABLE, as does an unknown tier;
+ * a bad argument MEMKIND_ERROR_INVALID.
+ */
+int	pmemtier_create_pmem_on_tier(const char *tier, size_t max_size,
+	    memkind_t *kind);
+
 /* The library's version, e.g. "0.1.0". */
 const char *pmemtier_version(void);
 
