@@ -96,11 +96,69 @@ memkind_create_pmem_with_config(struct memkind_config *cfg, memkind_t *kind)
 	return pmt_kind_create_pmem(cfg->path, cfg->size, cfg->policy, kind);
 }
 
+/*
+ * memkind_create_kind() answers with a static kind: the memory types,
+ * policies and flags memkind accepts, and the kind each combination means.
+ */
+static const struct {
+	memkind_memtype_t	 memtype;
+	memkind_policy_t	 policy;
+	memkind_bits_t		 flags;
+	memkind_t		*kind;
+} api_create_table[] = {
+	{ MEMKIND_MEMTYPE_HIGH_BANDWIDTH, MEMKIND_POLICY_BIND_LOCAL, 0,
+	    &MEMKIND_HBW },
+	{ MEMKIND_MEMTYPE_HIGH_BANDWIDTH, MEMKIND_POLICY_BIND_LOCAL,
+	    MEMKIND_MASK_PAGE_SIZE_2MB, &MEMKIND_HBW_HUGETLB },
+	{ MEMKIND_MEMTYPE_HIGH_BANDWIDTH, MEMKIND_POLICY_BIND_ALL, 0,
+	    &MEMKIND_HBW_ALL },
+	{ MEMKIND_MEMTYPE_HIGH_BANDWIDTH, MEMKIND_POLICY_BIND_ALL,
+	    MEMKIND_MASK_PAGE_SIZE_2MB, &MEMKIND_HBW_ALL_HUGETLB },
+	{ MEMKIND_MEMTYPE_HIGH_BANDWIDTH, MEMKIND_POLICY_PREFERRED_LOCAL, 0,
+	    &MEMKIND_HBW_PREFERRED },
+	{ MEMKIND_MEMTYPE_HIGH_BANDWIDTH, MEMKIND_POLICY_PREFERRED_LOCAL,
+	    MEMKIND_MASK_PAGE_SIZE_2MB, &MEMKIND_HBW_PREFERRED_HUGETLB },
+	{ MEMKIND_MEMTYPE_HIGH_BANDWIDTH, MEMKIND_POLICY_INTERLEAVE_ALL, 0,
+	    &MEMKIND_HBW_INTERLEAVE },
+	{ MEMKIND_MEMTYPE_DEFAULT, MEMKIND_POLICY_PREFERRED_LOCAL, 0,
+	    &MEMKIND_DEFAULT },
+	{ MEMKIND_MEMTYPE_DEFAULT, MEMKIND_POLICY_PREFERRED_LOCAL,
+	    MEMKIND_MASK_PAGE_SIZE_2MB, &MEMKIND_HUGETLB },
+	{ MEMKIND_MEMTYPE_DEFAULT | MEMKIND_MEMTYPE_HIGH_BANDWIDTH,
+	    MEMKIND_POLICY_INTERLEAVE_ALL, 0, &MEMKIND_INTERLEAVE },
+};
+
 PMT_EXPORT int
 memkind_create_kind(memkind_memtype_t memtype_flags, memkind_policy_t policy,
     memkind_bits_t flags, memkind_t *kind)
 {
-	return MEMKIND_ERROR_UNAVAILABLE;
+	unsigned	known = MEMKIND_MEMTYPE_DEFAULT |
+			    MEMKIND_MEMTYPE_HIGH_BANDWIDTH;
+	size_t		i;
+
+	/* As memkind: bad bits or policy first, then the combination. */
+	if (memtype_flags == 0 || (memtype_flags & ~known) != 0 ||
+	    ((unsigned)flags & ~(unsigned)MEMKIND_MASK_PAGE_SIZE_2MB) != 0 ||
+	    (unsigned)policy >= MEMKIND_POLICY_MAX_VALUE || kind == NULL)
+		return MEMKIND_ERROR_INVALID;
+	for (i = 0; i < sizeof(api_create_table) /
+	    sizeof(api_create_table[0]); i++) {
+		if (api_create_table[i].memtype != memtype_flags ||
+		    api_create_table[i].policy != policy ||
+		    api_create_table[i].flags != flags)
+			continue;
+		if (memkind_check_available(*api_create_table[i].kind) == 0) {
+			*kind = *api_create_table[i].kind;
+			return MEMKIND_SUCCESS;
+		}
+		/* Preferred memory that is not there: ordinary memory. */
+		if (policy == MEMKIND_POLICY_PREFERRED_LOCAL) {
+			*kind = MEMKIND_DEFAULT;
+			return MEMKIND_SUCCESS;
+		}
+		return MEMKIND_ERROR_MEMTYPE_NOT_AVAILABLE;
+	}
+	return MEMKIND_ERROR_INVALID;
 }
 
 PMT_EXPORT int

@@ -241,8 +241,41 @@ test_create_errors(void **state)
 	/* Static kinds are not destroyed. */
 	assert_int_not_equal(memkind_destroy_kind(MEMKIND_DEFAULT),
 	    MEMKIND_SUCCESS);
+	/*
+	 * memkind_create_kind() answers as memkind: a static kind for the
+	 * combinations memkind knows, ordinary memory for a preferred one
+	 * that is not there, MEMKIND_ERROR_INVALID for the rest.
+	 */
+	k = NULL;
 	assert_int_equal(memkind_create_kind(MEMKIND_MEMTYPE_DEFAULT,
-	    MEMKIND_POLICY_PREFERRED_LOCAL, 0, &k), MEMKIND_ERROR_UNAVAILABLE);
+	    MEMKIND_POLICY_PREFERRED_LOCAL, 0, &k), MEMKIND_SUCCESS);
+	assert_ptr_equal(k, MEMKIND_DEFAULT);
+	k = NULL;
+	assert_int_equal(memkind_create_kind(MEMKIND_MEMTYPE_HIGH_BANDWIDTH,
+	    MEMKIND_POLICY_PREFERRED_LOCAL, 0, &k), MEMKIND_SUCCESS);
+	assert_ptr_equal(k, MEMKIND_DEFAULT);	/* no HBW here */
+	assert_int_equal(memkind_create_kind(MEMKIND_MEMTYPE_HIGH_BANDWIDTH,
+	    MEMKIND_POLICY_BIND_LOCAL, 0, &k),
+	    MEMKIND_ERROR_MEMTYPE_NOT_AVAILABLE);
+	k = NULL;
+	assert_int_equal(memkind_create_kind(MEMKIND_MEMTYPE_DEFAULT |
+	    MEMKIND_MEMTYPE_HIGH_BANDWIDTH, MEMKIND_POLICY_INTERLEAVE_ALL, 0,
+	    &k), MEMKIND_SUCCESS);
+	assert_ptr_equal(k, MEMKIND_INTERLEAVE);
+	assert_int_equal(memkind_create_kind(0, MEMKIND_POLICY_BIND_LOCAL, 0,
+	    &k), MEMKIND_ERROR_INVALID);
+	assert_int_equal(memkind_create_kind(1 << 5, MEMKIND_POLICY_BIND_LOCAL,
+	    0, &k), MEMKIND_ERROR_INVALID);
+	assert_int_equal(memkind_create_kind(MEMKIND_MEMTYPE_DEFAULT,
+	    MEMKIND_POLICY_MAX_VALUE, 0, &k), MEMKIND_ERROR_INVALID);
+	assert_int_equal(memkind_create_kind(MEMKIND_MEMTYPE_DEFAULT,
+	    MEMKIND_POLICY_PREFERRED_LOCAL, (memkind_bits_t)(1 << 3), &k),
+	    MEMKIND_ERROR_INVALID);
+	/* Valid bits, but a combination memkind has no kind for. */
+	assert_int_equal(memkind_create_kind(MEMKIND_MEMTYPE_DEFAULT,
+	    MEMKIND_POLICY_BIND_LOCAL, 0, &k), MEMKIND_ERROR_INVALID);
+	assert_int_equal(memkind_create_kind(MEMKIND_MEMTYPE_DEFAULT,
+	    MEMKIND_POLICY_PREFERRED_LOCAL, 0, NULL), MEMKIND_ERROR_INVALID);
 }
 
 static void

@@ -72,6 +72,12 @@ if [ -f "$src/client/CMakeLists.txt" ] &&
 	[ "$pclibdir" = "$libdir" ] ||
 	    pmt_fail "pmemtier.pc: libdir is $pclibdir, want $libdir"
 	echo "ok: pmemtier.pc libdir = $libdir"
+	# The preload library for unmodified programs, and its launcher.
+	if [ -f "$src/client/preload/CMakeLists.txt" ] ||
+	    grep -q 'pmemtier_preload' "$src/client/CMakeLists.txt"; then
+		want_file "$libdir/libpmemtier-preload.so"
+		want_exec "$PREFIX/bin/pmemtier-run"
+	fi
 else
 	echo "note: no client library in this tree; its files not checked"
 fi
