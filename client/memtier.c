@@ -27,6 +27,9 @@
 #include "lease.h"
 #include "memtier.h"
 
+/* memkind's memtier functions fail with -1, whatever the reason. */
+#define MT_ERR			(-1)
+
 #define MT_BUCKETS		64U
 #define MT_FLUSH		51200LL
 /* Counter slots: the kind slots, then DEFAULT, then unusable kinds. */
@@ -272,16 +275,16 @@ memtier_builder_add_tier(struct memtier_builder *builder, memkind_t kind,
 	unsigned		 i, n;
 
 	if (builder == NULL || kind == NULL || kind_ratio == 0)
-		return -EINVAL;
+		return MT_ERR;
 	for (i = 0; i < builder->ntiers; i++)
 		if (builder->tiers[i].kind == kind)
-			return -EINVAL;
+			return MT_ERR;
 	n = builder->ntiers;
 	if (n > 0) {
 		/* Threshold n-1 separates tier n-1 from the new tier n. */
 		if ((thres = realloc(builder->thres, n * sizeof(*thres))) ==
 		    NULL)
-			return -ENOMEM;
+			return MT_ERR;
 		builder->thres = thres;
 		t = &thres[n - 1];
 		memset(t, 0, sizeof(*t));
@@ -291,7 +294,7 @@ memtier_builder_add_tier(struct memtier_builder *builder, memkind_t kind,
 	}
 	if ((tiers = realloc(builder->tiers, (n + 1) * sizeof(*tiers))) ==
 	    NULL)
-		return -ENOMEM;
+		return MT_ERR;
 	builder->tiers = tiers;
 	tiers[n].kind = kind;
 	tiers[n].ratio = kind_ratio;
@@ -308,14 +311,14 @@ mt_ctl_threshold(const char *s, unsigned *idx, int *what)
 	unsigned long	 n;
 
 	if (strncmp(s, "thresholds[", 11) != 0)
-		return -EINVAL;
+		return MT_ERR;
 	s += 11;
 	if (*s < '0' || *s > '9')
-		return -EINVAL;
+		return MT_ERR;
 	errno = 0;
 	n = strtoul(s, &end, 10);
 	if (errno != 0 || n > PMT_KIND_MAX || strncmp(end, "].", 2) != 0)
-		return -EINVAL;
+		return MT_ERR;
 	end += 2;
 	if (strcmp(end, "val") == 0)
 		*what = 0;
@@ -324,7 +327,7 @@ mt_ctl_threshold(const char *s, unsigned *idx, int *what)
 	else if (strcmp(end, "max") == 0)
 		*what = 2;
 	else
-		return -EINVAL;
+		return MT_ERR;
 	*idx = (unsigned)n;
 	return 0;
 }
@@ -341,7 +344,7 @@ memtier_ctl_set(struct memtier_builder *builder, const char *name,
 	if (builder == NULL || name == NULL || val == NULL ||
 	    builder->policy != MEMTIER_POLICY_DYNAMIC_THRESHOLD ||
 	    strncmp(name, MT_CTL_PREFIX, sizeof(MT_CTL_PREFIX) - 1) != 0)
-		return -EINVAL;
+		return MT_ERR;
 	s = name + sizeof(MT_CTL_PREFIX) - 1;
 	if (strcmp(s, "check_cnt") == 0) {
 		builder->check_cnt = *(const unsigned *)val;
@@ -357,7 +360,7 @@ memtier_ctl_set(struct memtier_builder *builder, const char *name,
 	}
 	if (mt_ctl_threshold(s, &idx, &what) != 0 ||
 	    idx + 1 >= builder->ntiers)
-		return -EINVAL;
+		return MT_ERR;
 	t = &builder->thres[idx];
 	if (what == 0)
 		atomic_store(&t->val, *(const size_t *)val);
