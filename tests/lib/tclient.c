@@ -329,7 +329,11 @@ tc_wait_fds(pid_t pid, int want)
 	struct timespec	ts = { 0, 10 * 1000 * 1000 };
 	int		i, n = -1;
 
-	for (i = 0; i < 500; i++) {
+	/*
+	 * Up to 15 s: thousands of ended leases are closed off the loop,
+	 * which on a loaded 2-core machine has taken more than 5 s.
+	 */
+	for (i = 0; i < 1500; i++) {
 		if ((n = tc_count_fds(pid)) == want)
 			return n;
 		nanosleep(&ts, NULL);
