@@ -21,6 +21,8 @@
 static pthread_mutex_t	bg_pass_mutex = PTHREAD_MUTEX_INITIALIZER;
 /* Guards everything below; never held while taking another lock. */
 static pthread_mutex_t	bg_mutex = PTHREAD_MUTEX_INITIALIZER;
+/* Serializes memkind_set_bg_threads() calls (start, stop and join). */
+static pthread_mutex_t	bg_set_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	bg_cond;
 static bool		bg_cond_ok;
 static bool		bg_on = true;	/* memkind_set_bg_threads() */
@@ -152,6 +154,7 @@ bg_start_locked(void)
 		return 0;
 	if ((rc = bg_cond_init()) != 0)
 		return rc;
+	bg_stop = false;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&bg_thread, NULL, bg_main, NULL);
@@ -163,7 +166,6 @@ bg_start_locked(void)
 	}
 	(void)pthread_setname_np(bg_thread, "pmemtier-bg");
 	bg_running = true;
-	bg_stop = false;
 	pmt_debug("bg: purge thread started");
 	return 0;
 }
@@ -178,19 +180,52 @@ pmt_bg_kind_added(void)
 	pthread_mutex_unlock(&bg_mutex);
 }
 
+/* Stops the thread and waits for it; bg_mutex not held. */
+static void
+bg_stop_join(void)
+{
+	pthread_t	t;
+	bool		join;
+
+	pthread_mutex_lock(&bg_mutex);
+	join = bg_running;
+	t = bg_thread;
+	bg_stop = true;
+	if (bg_cond_ok)
+		pthread_cond_signal(&bg_cond);
+	pthread_mutex_unlock(&bg_mutex);
+	if (join)
+		(void)pthread_join(t, NULL);
+	pthread_mutex_lock(&bg_mutex);
+	bg_running = false;
+	pthread_mutex_unlock(&bg_mutex);
+}
+
+/*
+ * As memkind's background threads: on starts the thread now (it then
+ * looks after the kinds that exist and come), off stops it and waits for
+ * it, so that the process has one thread fewer when this returns.
+ */
 int
 pmt_bg_set(bool on)
 {
 	int	rc = 0;
 
-	pthread_mutex_lock(&bg_mutex);
-	bg_on = on;
-	/* Only started for kinds that exist; else with the first kind. */
-	if (on && bg_kicks + (bg_running ? 1 : 0) > 0)
+	pthread_mutex_lock(&bg_set_mutex);
+	if (!on) {
+		pthread_mutex_lock(&bg_mutex);
+		bg_on = false;
+		pthread_mutex_unlock(&bg_mutex);
+		bg_stop_join();
+	} else {
+		pthread_mutex_lock(&bg_mutex);
+		bg_on = true;
 		rc = bg_start_locked();
-	if (bg_cond_ok)
-		pthread_cond_signal(&bg_cond);
-	pthread_mutex_unlock(&bg_mutex);
+		if (bg_cond_ok)
+			pthread_cond_signal(&bg_cond);
+		pthread_mutex_unlock(&bg_mutex);
+	}
+	pthread_mutex_unlock(&bg_set_mutex);
 	pmt_debug("bg: background purge %s", on ? "on" : "off");
 	return rc;
 }
@@ -245,6 +280,7 @@ pmt_bg_atfork_child(void)
 {
 	pthread_mutex_init(&bg_pass_mutex, NULL);
 	pthread_mutex_init(&bg_mutex, NULL);
+	pthread_mutex_init(&bg_set_mutex, NULL);
 	bg_cond_ok = false;
 	bg_running = false;
 	bg_stop = false;
@@ -254,17 +290,5 @@ pmt_bg_atfork_child(void)
 void
 pmt_bg_fini(void)
 {
-	bool	join;
-
-	pthread_mutex_lock(&bg_mutex);
-	join = bg_running;
-	bg_stop = true;
-	if (bg_cond_ok)
-		pthread_cond_signal(&bg_cond);
-	pthread_mutex_unlock(&bg_mutex);
-	if (join)
-		(void)pthread_join(bg_thread, NULL);
-	pthread_mutex_lock(&bg_mutex);
-	bg_running = false;
-	pthread_mutex_unlock(&bg_mutex);
+	bg_stop_join();
 }

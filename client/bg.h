@@ -8,8 +8,9 @@
  * of the arena's dirty_decay_ms) and asks the threads caching a kind's
  * blocks to hand them back on their next call.
  *
- * It starts with the first arena kind, sleeps while there is none (or
- * memkind_set_bg_threads(false) turned it off), is not inherited by a fork
+ * It starts with the first leased arena kind (pmem, kmem) or with
+ * memkind_set_bg_threads(true), sleeps while there is no kind, is stopped
+ * and joined by memkind_set_bg_threads(false), is not inherited by a fork
  * child (the child starts its own with its first kind) and is stopped and
  * joined when the library is unloaded or the process exits.
  *

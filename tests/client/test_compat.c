@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -395,6 +396,52 @@ test_numa_kinds_on_this_kernel(void **state)
 	}
 }
 
+/* How many of this process's threads are the library's purge thread. */
+static int
+bg_threads(void)
+{
+	char		 path[300], comm[32];
+	struct dirent	*e;
+	DIR		*d;
+	FILE		*f;
+	int		 n = 0;
+
+	assert_non_null(d = opendir("/proc/self/task"));
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+		    e->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), f) != NULL &&
+		    strncmp(comm, "pmemtier-bg", 11) == 0)
+			n++;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * memkind_set_bg_threads() as memkind's test checks it: on, the process
+ * has the thread when the call returns; off, it is gone when the call
+ * returns; on again, it is back (and stays on, the library's default).
+ */
+static void
+test_bg_threads_switch(void **state)
+{
+	assert_int_equal(memkind_set_bg_threads(true), MEMKIND_SUCCESS);
+	assert_int_equal(bg_threads(), 1);
+	assert_int_equal(memkind_set_bg_threads(true), MEMKIND_SUCCESS);
+	assert_int_equal(bg_threads(), 1);
+	assert_int_equal(memkind_set_bg_threads(false), MEMKIND_SUCCESS);
+	assert_int_equal(bg_threads(), 0);
+	assert_int_equal(memkind_set_bg_threads(false), MEMKIND_SUCCESS);
+	assert_int_equal(memkind_set_bg_threads(true), MEMKIND_SUCCESS);
+	assert_int_equal(bg_threads(), 1);
+}
+
 /*
  * Creating kinds until none is left ends with memkind's code for it,
  * MEMKIND_ERROR_ARENAS_CREATE, and every kind made still works.
@@ -431,6 +478,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_detect_regular),
 		cmocka_unit_test(test_too_many_kinds),
 		cmocka_unit_test(test_numa_kinds_on_this_kernel),
+		cmocka_unit_test(test_bg_threads_switch),
 	};
 	int	rc;
 
