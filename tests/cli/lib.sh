@@ -74,6 +74,14 @@ pmt_need_daemon()
 	    pmt_skip "pmemtierd is not built (PMEMTIERD unset)"
 }
 
+# pmemtier-run ($RUN) and the preload library it names.
+pmt_need_run()
+{
+	[ -n "${RUN:-}" ] && [ -x "$RUN" ] || pmt_skip "pmemtier-run is not built"
+	[ -n "${PMEMTIER_PRELOAD:-}" ] && [ -f "$PMEMTIER_PRELOAD" ] ||
+	    pmt_skip "libpmemtier-preload.so is not built"
+}
+
 # Signals every client first, then reaps them: a client wrapped in a pid
 # namespace (unshare ignores SIGTERM) ends only when its inner process
 # does, and that one is in the list too.

@@ -5,9 +5,7 @@
 # on a file tier in standalone mode, and on the daemon's "pmem" tier with
 # its lease seen by tierctl while the program runs.
 . "$(dirname "$0")/lib.sh" || exit 1
-[ -n "${RUN:-}" ] && [ -x "$RUN" ] || pmt_skip "pmemtier-run is not built"
-[ -n "${PMEMTIER_PRELOAD:-}" ] && [ -f "$PMEMTIER_PRELOAD" ] ||
-    pmt_skip "libpmemtier-preload.so is not built"
+pmt_need_run
 pmt_need_tools
 pmt_need_daemon
 pmt_setup

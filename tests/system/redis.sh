@@ -12,9 +12,7 @@
 for t in redis-server redis-cli redis-benchmark; do
 	command -v $t >/dev/null || pmt_skip "$t not installed (redis-server, redis-tools)"
 done
-[ -n "${RUN:-}" ] && [ -x "$RUN" ] || pmt_skip "pmemtier-run is not built"
-[ -n "${PMEMTIER_PRELOAD:-}" ] && [ -f "$PMEMTIER_PRELOAD" ] ||
-    pmt_skip "libpmemtier-preload.so is not built"
+pmt_need_run
 pmt_need_tools
 pmt_need_daemon
 pmt_setup
