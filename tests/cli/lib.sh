@@ -74,6 +74,29 @@ pmt_need_daemon()
 	    pmt_skip "pmemtierd is not built (PMEMTIERD unset)"
 }
 
+# pmt_tier_allocated PID: bytes PID's kinds hold on the "pmem" tier, as
+# its last usage report says.
+pmt_tier_allocated()
+{
+	"$TIERCTL" -s "$PMT_SOCK" --json clients --pid "$1" |
+	    jq '[.clients[].usage[]? | select(.tier == "pmem") |
+		.allocated] | add // 0'
+}
+
+# pmt_expect_program_leases PID COMM: PID holds leases, all on "pmem",
+# and tierctl names the client COMM.
+pmt_expect_program_leases()
+{
+	local n
+	PMT_OUT=$("$TIERCTL" -s "$PMT_SOCK" --json leases --pid "$1")
+	jq_eq "$2's leases are on pmem" \
+	    '[.leases[] | select(.tier != "pmem")] | length' 0
+	n=$(printf '%s' "$PMT_OUT" | jq '.leases | length')
+	[ "$n" -ge 1 ] || pmt_fail "no lease of $2 ($1) in tierctl leases"
+	PMT_OUT=$("$TIERCTL" -s "$PMT_SOCK" --json clients --pid "$1")
+	jq_eq "the client is $2" '.clients[0].comm' "$2"
+}
+
 # pmemtier-run ($RUN) and the preload library it names.
 pmt_need_run()
 {

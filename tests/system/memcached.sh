@@ -115,27 +115,14 @@ mc_stat()
 	echo "$v"
 }
 
-tier_allocated()
-{
-	"$TIERCTL" -s "$PMT_SOCK" --json clients --pid "$MC_PID" |
-	    jq '[.clients[].usage[]? | select(.tier == "pmem") |
-		.allocated] | add // 0'
-}
-
 pmt_note "memcached at DRAM:pmem 1:4"
 mc_start --ratio 1:4
 mc_fill 1 15000
 mc_check "after the fill" 1 2 777 5000 14999 15000
-PMT_OUT=$("$TIERCTL" -s "$PMT_SOCK" --json leases --pid "$MC_PID")
-jq_eq "memcached's leases are on pmem" \
-    '[.leases[] | select(.tier != "pmem")] | length' 0
-n=$(printf '%s' "$PMT_OUT" | jq '.leases | length')
-[ "$n" -ge 1 ] || pmt_fail "no lease of memcached ($MC_PID) in tierctl leases"
-PMT_OUT=$("$TIERCTL" -s "$PMT_SOCK" --json clients --pid "$MC_PID")
-jq_eq "the client is memcached" '.clients[0].comm' memcached
+pmt_expect_program_leases "$MC_PID" memcached
 # The usage report goes when leases change or the daemon asks.
 sleep 1
-tier=$(tier_allocated)
+tier=$(pmt_tier_allocated "$MC_PID")
 malloced=$(mc_stat total_malloced slabs)
 pmt_note "tier allocated $tier of total_malloced $malloced"
 [ -n "$malloced" ] && [ "$malloced" -gt $((32 << 20)) ] ||
@@ -155,7 +142,7 @@ mc_start --ratio 1:4
 mc_fill 1 15000
 mc_check "over the quota" 1 3 999 7000 15000
 sleep 1
-tier=$(tier_allocated)
+tier=$(pmt_tier_allocated "$MC_PID")
 [ "$tier" -le $((16 << 20)) ] || pmt_fail "tier holds $tier, over the quota"
 malloced=$(mc_stat total_malloced slabs)
 [ "$malloced" -gt $((32 << 20)) ] ||

@@ -71,13 +71,6 @@ check_known()
 	expect_eq "$1: known keys read back" "$bad" 0
 }
 
-tier_allocated()
-{
-	"$TIERCTL" -s "$PMT_SOCK" --json clients --pid "$REDIS_PID" |
-	    jq '[.clients[].usage[]? | select(.tier == "pmem") |
-		.allocated] | add // 0'
-}
-
 pmt_note "redis at DRAM:pmem 1:4, benchmark with a BGSAVE"
 redis_start --ratio 1:4
 fill_known
@@ -104,18 +97,12 @@ check_known "after the benchmark"
 n=$(rcli dbsize)
 [ "$n" -gt 5000 ] || pmt_fail "only $n keys after the benchmark"
 
-PMT_OUT=$("$TIERCTL" -s "$PMT_SOCK" --json leases --pid "$REDIS_PID")
-jq_eq "redis' leases are on pmem" \
-    '[.leases[] | select(.tier != "pmem")] | length' 0
-n=$(printf '%s' "$PMT_OUT" | jq '.leases | length')
-[ "$n" -ge 1 ] || pmt_fail "no lease of redis ($REDIS_PID) in tierctl leases"
-PMT_OUT=$("$TIERCTL" -s "$PMT_SOCK" --json clients --pid "$REDIS_PID")
-jq_eq "the client is redis-server" '.clients[0].comm' redis-server
+pmt_expect_program_leases "$REDIS_PID" redis-server
 
 # The usage report is sent when leases change or the daemon asks; give it
 # a moment after the last write.
 sleep 1
-tier=$(tier_allocated)
+tier=$(pmt_tier_allocated "$REDIS_PID")
 used=$(rcli info memory | tr -d '\r' | sed -n 's/^used_memory://p')
 pmt_note "tier allocated $tier of used_memory $used"
 awk -v t="$tier" -v u="$used" 'BEGIN { f = t / u;
@@ -135,7 +122,7 @@ if grep -qi error "$PMT_DIR/bench3.txt"; then
 	    "$PMT_DIR/bench3.txt" | head -3)"
 fi
 check_known "over the quota"
-tier=$(tier_allocated)
+tier=$(pmt_tier_allocated "$REDIS_PID")
 [ "$tier" -le $((16 << 20)) ] || pmt_fail "tier holds $tier, over the quota"
 used=$(rcli info memory | tr -d '\r' | sed -n 's/^used_memory://p')
 [ "$used" -gt $((64 << 20)) ] || pmt_fail "redis holds only $used bytes"
