@@ -530,6 +530,13 @@ pmt_topo_system(void)
 	return topo_sys;
 }
 
+/* The CPU a _LOCAL policy chooses for; -1 for the others. */
+static int
+policy_cpu(enum pmt_numa_policy p)
+{
+	return policy_local(p) ? sched_getcpu() : -1;
+}
+
 int
 pmt_numa_bind(enum pmt_numa_policy p, void *addr, size_t len)
 {
@@ -538,8 +545,8 @@ pmt_numa_bind(enum pmt_numa_policy p, void *addr, size_t len)
 
 	if (p == PMT_NUMA_NONE)
 		return 0;
-	rc = pmt_topo_policy(pmt_topo_system(), p,
-	    policy_local(p) ? sched_getcpu() : -1, &nodes, &mode);
+	rc = pmt_topo_policy(pmt_topo_system(), p, policy_cpu(p), &nodes,
+	    &mode);
 	if (rc != 0)
 		return rc;
 	if (syscall(SYS_mbind, addr, len, mode, nodes.w,
@@ -562,50 +569,47 @@ pmt_numa_bind(enum pmt_numa_policy p, void *addr, size_t len)
 }
 
 /*
- * Read afresh each time: memory comes and goes (kmem, hotplug), and
- * memkind_get_capacity() reports what is there now.
+ * MemTotal of the nodes policy p uses, chosen in choose (or, if NULL, in
+ * the topology as it is now) and counted as they are now: memory comes
+ * and goes (kmem, hotplug), and memkind_get_capacity() reports what is
+ * there. -1 when unreadable.
  */
-ssize_t
-pmt_node_capacity(enum pmt_node_set which)
+static ssize_t
+capacity_now(const struct pmt_topo *choose, enum pmt_numa_policy p)
 {
-	struct pmt_topo		*t;
 	struct pmt_nodemask	 nodes;
+	struct pmt_topo		*t;
+	ssize_t			 sum = -1;
 	char			 list[1024];
-	ssize_t			 sum;
-	int			 i;
+	int			 mode;
 
 	if ((t = pmt_topo_load(NODE_SYSFS, mems_allowed(list,
 	    sizeof(list)))) == NULL)
 		return -1;
-	memset(&nodes, 0, sizeof(nodes));
-	for (i = 0; i < t->n; i++)
-		if (which == PMT_NODES_ALLOWED ? bit_test(t->allowed.w, i) :
-		    t->node[i].has_cpu)
-			bit_set(nodes.w, i);
-	sum = pmt_topo_capacity(t, &nodes);
+	if (pmt_topo_policy(choose != NULL ? choose : t, p, policy_cpu(p),
+	    &nodes, &mode) == 0)
+		sum = pmt_topo_capacity(t, &nodes);
 	pmt_topo_free(t);
 	return sum;
+}
+
+/*
+ * DEFAULT's nodes are the allowed ones (INTERLEAVE's, which leaves out
+ * only nodes without memory), REGULAR's those with CPUs.
+ */
+ssize_t
+pmt_node_capacity(enum pmt_node_set which)
+{
+	return capacity_now(NULL, which == PMT_NODES_ALLOWED ?
+	    PMT_NUMA_INTERLEAVE : PMT_NUMA_REGULAR);
 }
 
 ssize_t
 pmt_numa_capacity(enum pmt_numa_policy p)
 {
-	struct pmt_nodemask	 nodes;
-	struct pmt_topo		*t;
-	ssize_t			 sum;
-	char			 list[1024];
-	int			 mode;
-
 	/* memkind does not size a preferred kind: it may take any node. */
 	if (policy_preferred(p))
 		return -1;
-	if (pmt_topo_policy(pmt_topo_system(), p, policy_local(p) ?
-	    sched_getcpu() : -1, &nodes, &mode) != 0)
-		return -1;
-	if ((t = pmt_topo_load(NODE_SYSFS, mems_allowed(list,
-	    sizeof(list)))) == NULL)
-		return -1;
-	sum = pmt_topo_capacity(t, &nodes);
-	pmt_topo_free(t);
-	return sum;
+	/* The nodes the kind binds to, as it chose them at its start. */
+	return capacity_now(pmt_topo_system(), p);
 }

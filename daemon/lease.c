@@ -244,10 +244,11 @@ lease_drop(struct lease *l, struct tiers *tiers)
  * client's own open file keeps it refused with EAGAIN. 1 yes, 0 no, -1
  * when leases cannot be used here (a file tier where they do not work is
  * refused at open; fs.leases-enable turned off later): the daemon cannot
- * tell, and treats it as held.
+ * tell, and treats it as held. closing: fd is closed next, and the lease
+ * with it.
  */
 static int
-lease_probe_opener(int fd, int closing)
+lease_sole_opener(int fd, int closing)
 {
 	if (fcntl(fd, F_SETLEASE, F_WRLCK) == 0) {
 		/*
@@ -261,12 +262,6 @@ lease_probe_opener(int fd, int closing)
 		return 1;
 	}
 	return errno == EAGAIN || errno == EBUSY ? 0 : -1;
-}
-
-static int
-lease_sole_opener(int fd)
-{
-	return lease_probe_opener(fd, 0);
 }
 
 /* Frees every block of the file behind fd beyond keep bytes. */
@@ -380,7 +375,7 @@ lease_measure(struct lease_probe *p)
 	p->physical = blocks;
 	p->ok = 1;
 	if (p->zombie)
-		p->sole = lease_sole_opener(p->fd) == 1;
+		p->sole = lease_sole_opener(p->fd, 0) == 1;
 }
 
 static void
@@ -703,7 +698,7 @@ lease_end(struct lease *l, struct tiers *tiers)
 	 * kept. A memfd cannot be probed: it is always truncated, which
 	 * costs little on tmpfs.
 	 */
-	if (fd >= 0 && !t->ops->sealed && lease_probe_opener(fd, 1) == 1) {
+	if (fd >= 0 && !t->ops->sealed && lease_sole_opener(fd, 1) == 1) {
 		journal_end(l->id, 0);
 		queued = worker_close(fd, bytes);
 		lease_unlink(l, tiers);
@@ -741,7 +736,7 @@ lease_end(struct lease *l, struct tiers *tiers)
 int
 lease_let_go(struct lease *l)
 {
-	return l->fd >= 0 && lease_sole_opener(l->fd) == 1;
+	return l->fd >= 0 && lease_sole_opener(l->fd, 0) == 1;
 }
 
 struct leases *
