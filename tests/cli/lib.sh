@@ -97,12 +97,18 @@ pmt_expect_program_leases()
 	jq_eq "the client is $2" '.clients[0].comm' "$2"
 }
 
-# pmemtier-run ($RUN) and the preload library it names.
-pmt_need_run()
+# The tests of programs under pmemtier-run: skips unless pmemtier-run
+# ($RUN), the preload library it names, the tools and the daemon are
+# there, then sets up and points PMEMTIER_SOCKET at the test's socket.
+pmt_run_setup()
 {
 	[ -n "${RUN:-}" ] && [ -x "$RUN" ] || pmt_skip "pmemtier-run is not built"
 	[ -n "${PMEMTIER_PRELOAD:-}" ] && [ -f "$PMEMTIER_PRELOAD" ] ||
 	    pmt_skip "libpmemtier-preload.so is not built"
+	pmt_need_tools
+	pmt_need_daemon
+	pmt_setup
+	export PMEMTIER_SOCKET=$PMT_SOCK
 }
 
 # Signals every client first, then reaps them: a client wrapped in a pid

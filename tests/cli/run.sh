@@ -5,11 +5,7 @@
 # on a file tier in standalone mode, and on the daemon's "pmem" tier with
 # its lease seen by tierctl while the program runs.
 . "$(dirname "$0")/lib.sh" || exit 1
-pmt_need_run
-pmt_need_tools
-pmt_need_daemon
-pmt_setup
-export PMEMTIER_SOCKET=$PMT_SOCK
+pmt_run_setup
 
 usage_case()
 {

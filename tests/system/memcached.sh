@@ -10,11 +10,7 @@
 # back, and the tier holds no more than the quota.
 . "$(dirname "$0")/../cli/lib.sh" || exit 1
 command -v memcached >/dev/null || pmt_skip "memcached not installed (package memcached)"
-pmt_need_run
-pmt_need_tools
-pmt_need_daemon
-pmt_setup
-export PMEMTIER_SOCKET=$PMT_SOCK
+pmt_run_setup
 pmt_daemon_start
 
 MC_PID=

@@ -12,11 +12,7 @@
 for t in redis-server redis-cli redis-benchmark; do
 	command -v $t >/dev/null || pmt_skip "$t not installed (redis-server, redis-tools)"
 done
-pmt_need_run
-pmt_need_tools
-pmt_need_daemon
-pmt_setup
-export PMEMTIER_SOCKET=$PMT_SOCK
+pmt_run_setup
 pmt_daemon_start
 
 RSOCK=$PMT_DIR/redis.sock

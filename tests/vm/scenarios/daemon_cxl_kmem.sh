@@ -23,6 +23,15 @@ path = @DIR@/tier-dram
 capacity = 64M
 default = yes
 "
+# mem0 opted in: a pmem region made, onlined as a kmem tier.
+CONF="
+[discovery]
+enable = yes
+
+[device mem0]
+region = pmem
+online = yes
+$DRAM"
 
 vm_step "[device mem0] without region = pmem: nothing is made"
 pmtd_start "
@@ -37,14 +46,7 @@ assert_eq "$(cxl_field mem0 state)" candidate "mem0 is not a candidate"
 pmtd_stop
 
 vm_step "region = pmem: region, namespace, onlined, kmem tier"
-pmtd_start "
-[discovery]
-enable = yes
-
-[device mem0]
-region = pmem
-online = yes
-$DRAM"
+pmtd_start "$CONF"
 vm_run "$TIERCTL" tiers
 pmtd_log
 assert_eq "$(nregions)" 1 "the daemon did not make exactly one region"
@@ -73,14 +75,7 @@ assert_grep '^kmem: 4 of 4 MiB allocated; pages=1024 node0=0 node1=1024$' /tmp/k
 vm_step "a restart adopts the region and the memory"
 pmtd_stop
 n=$(wc -l <$PMTD_DIR/log)
-pmtd_start "
-[discovery]
-enable = yes
-
-[device mem0]
-region = pmem
-online = yes
-$DRAM"
+pmtd_start "$CONF"
 tail -n +$((n + 1)) $PMTD_DIR/log >/tmp/log2
 assert_eq "$(nregions)" 1 "a restart made another region"
 assert_no_grep "made pmem region|made devdax|onlined" /tmp/log2 "the restart changed the device again"
