@@ -157,6 +157,7 @@ config_tier_key(struct config_ctx *ctx, const char *k, const char *v)
 {
 	struct tier_conf	*t = ctx->tier;
 	unsigned long long	 n;
+	int			 b;
 
 	if (strcmp(k, "backend") == 0) {
 		if (strcmp(v, "file") != 0 && strcmp(v, "kmem") != 0 &&
@@ -201,6 +202,14 @@ config_tier_key(struct config_ctx *ctx, const char *k, const char *v)
 			    "project id from 1 to 4294967294 is needed, got "
 			    "\"%s\"", t->name, v);
 		t->project_base = (uint32_t)n;
+	} else if (strcmp(k, "free_off_loop") == 0) {
+		if (strcmp(v, "auto") == 0)
+			t->free_off_loop = TIER_FREE_AUTO;
+		else if (config_bool(v, &b) == 0)
+			t->free_off_loop = b ? TIER_FREE_YES : TIER_FREE_NO;
+		else
+			return config_fail(ctx, "[tier %s] free_off_loop: auto, "
+			    "yes or no is needed, got \"%s\"", t->name, v);
 	} else
 		return config_fail(ctx, "[tier %s]: unknown key \"%s\"",
 		    t->name, k);
@@ -635,6 +644,11 @@ config_validate(struct config_ctx *ctx)
 			    "project-quota needs a file or fsdax tier, not %s "
 			    "(its leases cannot grow)", t->name, t->backend),
 			    -1;
+		if (t->free_off_loop != TIER_FREE_AUTO &&
+		    strcmp(t->backend, "kmem") == 0)
+			return config_fail(ctx, "[tier %s]: free_off_loop is "
+			    "for file and fsdax tiers (a kmem lease is a memfd, "
+			    "freed on the loop)", t->name), -1;
 		if (t->project_base != 0 &&
 		    t->enforce != TIER_ENFORCE_PROJQUOTA)
 			return config_fail(ctx, "[tier %s]: project_base is "

@@ -303,6 +303,7 @@ struct dispatch_grant {
 	int		 fd;
 	int		 rc;
 	int		 swept;
+	uint64_t	 frees;		/* waits for the close lane up to this */
 	uint64_t	 t0;		/* request read (metrics_now_ns) */
 	char		 label[PMTD_LABEL_MAX];
 };
@@ -398,6 +399,8 @@ dispatch_grant_run(struct work *w)
 	struct dispatch_grant	*g = (struct dispatch_grant *)w;
 
 	g->fd = -1;
+	if (g->frees != 0)
+		worker_wait_closes(g->frees);
 	g->rc = tier_alloc(g->t, g->size, g->budget, g->projid, &g->fd);
 }
 
@@ -517,6 +520,7 @@ dispatch_lease_request(struct conn *c, uint64_t rid,
 	 * worker, after the trims and the frees. (A full project, EDQUOT,
 	 * hurts only its own bucket: refused until the next audit.)
 	 */
+	g.frees = worker_close_seq();
 	if (rc == -ENOSPC &&
 	    ((swept = dispatch_sweep(t)) || worker_pending() > 0) &&
 	    dispatch_grant_async(&g, swept) == 0)
@@ -637,17 +641,23 @@ dispatch_lease_release(struct conn *c, uint64_t rid,
 	size = l->size;
 	log_debug("conn %llu: lease %llu released",
 	    (unsigned long long)c->id, (unsigned long long)id);
-	if (lease_end(l, &pmtd->tiers) && (r = calloc(1, sizeof(*r))) != NULL) {
-		r->w.run = dispatch_release_run;
-		r->w.done = dispatch_release_done;
-		r->c = c;
-		r->rid = rid;
-		r->id = id;
-		r->size = size;
-		conn_set_state(c, CONN_WAITING);
-		worker_submit(&r->w);
+	/* Out of memory: answered at once, the storage freed meanwhile. */
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		lease_end(l, &pmtd->tiers);
+		dispatch_released(c, rid, id, size);
 		return;
 	}
+	r->w.run = dispatch_release_run;
+	r->w.done = dispatch_release_done;
+	r->c = c;
+	r->rid = rid;
+	r->id = id;
+	r->size = size;
+	if (lease_end_then(l, &pmtd->tiers, &r->w)) {
+		conn_set_state(c, CONN_WAITING);
+		return;
+	}
+	free(r);
 	dispatch_released(c, rid, id, size);
 }
 

@@ -659,7 +659,8 @@ lease_cut_done(struct work *w)
 }
 
 static int
-lease_revoke(int fd, uint64_t bytes, int close_after)
+lease_revoke(int fd, uint64_t bytes, int sleeps, int close_after,
+    struct work *then)
 {
 	struct lease_cut_job	*j;
 
@@ -674,16 +675,24 @@ lease_revoke(int fd, uint64_t bytes, int close_after)
 		j->fd = fd;
 		j->close = close_after;
 		worker_submit(&j->w);
+		if (then != NULL)
+			worker_submit(then);
 		return 1;
 	}
 inline_cut:
 	if (ftruncate(fd, 0) != 0)
 		log_warn("lease: revoke: ftruncate");
-	return close_after ? worker_close(fd, 0) : 0;
+	return close_after ? worker_close_then(fd, 0, sleeps, then) : 0;
 }
 
 int
 lease_end(struct lease *l, struct tiers *tiers)
+{
+	return lease_end_then(l, tiers, NULL);
+}
+
+int
+lease_end_then(struct lease *l, struct tiers *tiers, struct work *then)
 {
 	struct zombie	*z;
 	struct tier	*t = l->tier;
@@ -700,7 +709,7 @@ lease_end(struct lease *l, struct tiers *tiers)
 	 */
 	if (fd >= 0 && !t->ops->sealed && lease_sole_opener(fd, 1) == 1) {
 		journal_end(l->id, 0);
-		queued = worker_close(fd, bytes);
+		queued = worker_close_then(fd, bytes, t->close_sleeps, then);
 		lease_unlink(l, tiers);
 		free(l);
 		return queued;
@@ -708,12 +717,13 @@ lease_end(struct lease *l, struct tiers *tiers)
 	if (fd < 0 || t->ops->sealed || (z = calloc(1, sizeof(*z))) == NULL) {
 		journal_end(l->id, 0);
 		if (fd >= 0)
-			queued = lease_revoke(fd, bytes, 1);
+			queued = lease_revoke(fd, bytes, t->close_sleeps, 1,
+			    then);
 		lease_unlink(l, tiers);
 		free(l);
 		return queued;
 	}
-	queued = lease_revoke(fd, bytes, 0);
+	queued = lease_revoke(fd, bytes, t->close_sleeps, 0, then);
 	/*
 	 * Watched from now on: the zombie audit lets go of it within a
 	 * second once the client has.

@@ -41,10 +41,16 @@ void	lease_detach(struct lease *);
 /*
  * Ends a lease: frees its storage through the daemon's fd (truncate),
  * uncharges it, and keeps watching the file as a zombie while a client may
- * still have it open. Returns 1 when freeing went to the worker (a large
- * file): a job submitted after it runs after it.
+ * still have it open. Returns 1 when freeing went off the loop (the
+ * worker, or its close lane; see worker.h).
  */
 int	lease_end(struct lease *, struct tiers *);
+/*
+ * The same, and when freeing went off the loop (1), then (a job) is
+ * completed on the loop once the storage is free.
+ */
+struct work;
+int	lease_end_then(struct lease *, struct tiers *, struct work *then);
 /*
  * Forgets a lease without touching its storage (the daemon stops; the
  * clients' data must survive for the next daemon).

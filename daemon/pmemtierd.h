@@ -47,6 +47,13 @@ enum tier_enforce {
 /* The first project id the daemon takes when project_base is not set. */
 #define TIER_PROJECT_BASE	0x70000000U
 
+/* free_off_loop: where lease files are closed (freed); see tier_file.c. */
+enum tier_free {
+	TIER_FREE_AUTO = 0,	/* off the loop when a close sleeps here */
+	TIER_FREE_YES,
+	TIER_FREE_NO,
+};
+
 struct tier_conf {
 	TAILQ_ENTRY(tier_conf)	 entry;
 	char			 name[PMTD_NAME_MAX];
@@ -59,6 +66,7 @@ struct tier_conf {
 	int			 discovered;	/* made by rescan.c, not the file */
 	enum tier_enforce	 enforce;
 	uint32_t		 project_base;	/* 0: TIER_PROJECT_BASE */
+	enum tier_free		 free_off_loop;
 };
 TAILQ_HEAD(tier_confs, tier_conf);
 
@@ -198,6 +206,8 @@ struct tier {
 	int			 dirfd;		/* private lease directory */
 	uint64_t		 st_dev;
 	int			 dax;
+	enum tier_free		 free_off_loop;
+	int			 close_sleeps;	/* WORKER_LANE_*: where closed */
 	int			 node;
 	uint64_t		 capacity;
 	uint64_t		 granted;	/* charged: max(grant, blocks) */

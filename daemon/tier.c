@@ -83,6 +83,7 @@ tier_add(struct tiers *tiers, const struct tier_conf *tc, char *err,
 	t->is_default = tc->is_default;
 	t->enforce = tc->enforce;
 	t->project_base = tier_project_base(tc);
+	t->free_off_loop = tc->free_off_loop;
 	t->dirfd = -1;
 	if ((rc = t->ops->open(t)) != 0) {
 		snprintf(err, errlen, "tier %s: %s backend at %s: %s", t->name,
@@ -163,6 +164,8 @@ tier_apply(struct tiers *tiers, struct pmtd_config *conf, char *err,
 		t->removed = 0;
 		t->capacity = tc->capacity;
 		t->is_default = tc == def;
+		if (t->free_off_loop != tc->free_off_loop)
+			tier_set_free(t, tc->free_off_loop);
 	}
 	while ((t = TAILQ_FIRST(&added)) != NULL) {
 		TAILQ_REMOVE(&added, t, entry);

@@ -43,6 +43,11 @@ int	tier_alloc(struct tier *, uint64_t size, uint64_t fill, uint32_t projid,
  * closes it once sent): its own open file for a file lease. fd or -errno.
  */
 int	tier_export(struct tier *, int fd);
+/*
+ * free_off_loop: sets where the tier's lease files are closed; auto
+ * measures whether a close sleeps on its filesystem (file backends).
+ */
+void	tier_set_free(struct tier *, enum tier_free);
 /* Called by the lease table as leases come and go. */
 void	tier_charge(struct tier *, uint64_t size);
 void	tier_uncharge(struct tiers *, struct tier *, uint64_t size);

@@ -24,17 +24,36 @@ static struct {
 	int		 busy;		/* running a job */
 	int		 efd;		/* the thread tells the loop: done */
 	struct event	*ev;
+	struct event_base *base;
 	struct works	 queue;		/* to run */
 	struct works	 done;		/* ran, back to the loop */
 	unsigned	 pending;	/* submitted, not completed: loop only */
 	unsigned	 fds;		/* close jobs pending: loop only */
+	/* The close lane: unordered closes of unpinned descriptors. */
+	pthread_cond_t	 ccond;		/* a close queued, or stop */
+	pthread_cond_t	 cidle;		/* a close finished */
+	pthread_t	 closers[WORKER_CLOSERS];
+	int		 nclosers;
+	struct works	 cqueue;
+	uint64_t	 cseq;		/* last close queued */
+	uint64_t	 crunning[WORKER_CLOSERS];	/* seq, 0 idle */
 } worker = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
 	.idle = PTHREAD_COND_INITIALIZER,
+	.ccond = PTHREAD_COND_INITIALIZER,
+	.cidle = PTHREAD_COND_INITIALIZER,
 	.efd = -1,
 	.queue = TAILQ_HEAD_INITIALIZER(worker.queue),
 	.done = TAILQ_HEAD_INITIALIZER(worker.done),
+	.cqueue = TAILQ_HEAD_INITIALIZER(worker.cqueue),
+};
+
+struct worker_close {
+	struct work	 w;
+	int		 fd;
+	uint64_t	 seq;		/* close lane: order of submission */
+	struct work	*then;		/* completed right after the close */
 };
 
 /*
@@ -44,12 +63,24 @@ static struct {
 static uint16_t	*worker_pins;
 static size_t	 worker_npins;
 
+/* Hands a job that ran back to the loop; called with the lock held. */
+static void
+worker_ran(struct work *w)
+{
+	uint64_t	one = 1;
+	int		wake;
+
+	/* One wake-up for a batch: the loop takes the whole list. */
+	wake = TAILQ_EMPTY(&worker.done);
+	TAILQ_INSERT_TAIL(&worker.done, w, entry);
+	if (wake && write(worker.efd, &one, sizeof(one)) < 0)
+		log_warn("worker: eventfd");
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct work	*w;
-	uint64_t	 one = 1;
-	int		 wake;
 
 	(void)arg;
 	pthread_mutex_lock(&worker.lock);
@@ -66,15 +97,69 @@ worker_main(void *arg)
 		w->run(w);
 		pthread_mutex_lock(&worker.lock);
 		worker.busy = 0;
-		/* One wake-up for a batch: the loop takes the whole list. */
-		wake = TAILQ_EMPTY(&worker.done);
-		TAILQ_INSERT_TAIL(&worker.done, w, entry);
-		if (wake && write(worker.efd, &one, sizeof(one)) < 0)
-			log_warn("worker: eventfd");
+		worker_ran(w);
 	}
 	pthread_cond_broadcast(&worker.idle);
 	pthread_mutex_unlock(&worker.lock);
 	return NULL;
+}
+
+/* A thread of the close lane: closes in any order, several at a time. */
+static void *
+worker_closer_main(void *arg)
+{
+	struct worker_close	*wc;
+	size_t			 me = (size_t)(uintptr_t)arg;
+
+	pthread_mutex_lock(&worker.lock);
+	for (;;) {
+		while (TAILQ_EMPTY(&worker.cqueue) && !worker.stop)
+			pthread_cond_wait(&worker.ccond, &worker.lock);
+		if ((wc = (struct worker_close *)TAILQ_FIRST(&worker.cqueue))
+		    == NULL)
+			break;
+		TAILQ_REMOVE(&worker.cqueue, &wc->w, entry);
+		worker.crunning[me] = wc->seq;
+		pthread_mutex_unlock(&worker.lock);
+		wc->w.run(&wc->w);
+		pthread_mutex_lock(&worker.lock);
+		worker.crunning[me] = 0;
+		worker_ran(&wc->w);
+		pthread_cond_broadcast(&worker.cidle);
+	}
+	pthread_mutex_unlock(&worker.lock);
+	return NULL;
+}
+
+/* Has every close up to seq run? Called with the lock held. */
+static int
+worker_closed_upto(uint64_t seq)
+{
+	struct worker_close	*head;
+	int			 i;
+
+	head = (struct worker_close *)TAILQ_FIRST(&worker.cqueue);
+	if (head != NULL && head->seq <= seq)
+		return 0;
+	for (i = 0; i < worker.nclosers; i++)
+		if (worker.crunning[i] != 0 && worker.crunning[i] <= seq)
+			return 0;
+	return 1;
+}
+
+uint64_t
+worker_close_seq(void)
+{
+	return worker.cseq;
+}
+
+void
+worker_wait_closes(uint64_t seq)
+{
+	pthread_mutex_lock(&worker.lock);
+	while (!worker_closed_upto(seq))
+		pthread_cond_wait(&worker.cidle, &worker.lock);
+	pthread_mutex_unlock(&worker.lock);
 }
 
 /* Waits until the thread has run everything queued (not completed). */
@@ -134,6 +219,7 @@ worker_init(struct event_base *base)
 	worker.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (worker.efd < 0)
 		return -errno;
+	worker.base = base;
 	worker.ev = event_new(base, worker.efd, EV_READ | EV_PERSIST,
 	    worker_event, NULL);
 	if (worker.ev == NULL || event_add(worker.ev, NULL) != 0) {
@@ -144,6 +230,11 @@ worker_init(struct event_base *base)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&worker.thread, NULL, worker_main, NULL);
+	/* Without its close lane the worker still works: closes go there. */
+	while (rc == 0 && worker.nclosers < WORKER_CLOSERS &&
+	    pthread_create(&worker.closers[worker.nclosers], NULL,
+	    worker_closer_main, (void *)(uintptr_t)worker.nclosers) == 0)
+		worker.nclosers++;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		rc = -rc;
@@ -168,9 +259,12 @@ worker_fini(void)
 	pthread_mutex_lock(&worker.lock);
 	worker.stop = 1;
 	pthread_cond_signal(&worker.cond);
+	pthread_cond_broadcast(&worker.ccond);
 	pthread_mutex_unlock(&worker.lock);
 	/* Jobs are bounded (fallocate, fstat, truncate): wait them out. */
 	pthread_join(worker.thread, NULL);
+	while (worker.nclosers > 0)
+		pthread_join(worker.closers[--worker.nclosers], NULL);
 	worker.running = 0;
 	worker.stop = 0;
 	worker_reap();
@@ -216,11 +310,6 @@ worker_fds(void)
 	return worker.fds;
 }
 
-struct worker_close {
-	struct work	w;
-	int		fd;
-};
-
 static void
 worker_close_run(struct work *w)
 {
@@ -230,20 +319,34 @@ worker_close_run(struct work *w)
 static void
 worker_close_done(struct work *w)
 {
+	struct worker_close	*wc = (struct worker_close *)w;
+
 	worker.fds--;
-	free(w);
+	if (wc->then != NULL)
+		wc->then->done(wc->then);
+	free(wc);
 }
 
 int
-worker_close(int fd, uint64_t bytes)
+worker_close_then(int fd, uint64_t bytes, int sleeps, struct work *then)
 {
 	struct worker_close	*wc;
 	int			 pinned = worker_pinned(fd);
 
 	if (fd < 0)
 		return 0;
-	if ((!pinned && bytes < WORKER_MIN_BYTES) || !worker.running ||
-	    (wc = calloc(1, sizeof(*wc))) == NULL) {
+	/*
+	 * A close that sleeps (WORKER_LANE_BUSY) goes to the lane only when
+	 * someone else is waiting for the loop (events ready in this round): alone, the
+	 * client waits for its answer either way, and the hand-off to a
+	 * thread and back would only add to it.
+	 */
+	if (sleeps == WORKER_LANE_BUSY && worker.running &&
+	    event_base_get_num_events(worker.base, EVENT_BASE_COUNT_ACTIVE) ==
+	    0)
+		sleeps = WORKER_LANE_NO;
+	if ((!pinned && bytes < WORKER_MIN_BYTES && !sleeps) ||
+	    !worker.running || (wc = calloc(1, sizeof(*wc))) == NULL) {
 		/* Out of memory and a job uses fd: wait for it first. */
 		if (pinned && worker.running)
 			worker_drain();
@@ -254,10 +357,28 @@ worker_close(int fd, uint64_t bytes)
 	wc->w.done = worker_close_done;
 	wc->fd = fd;
 	worker.fds++;
-	worker_submit(&wc->w);
+	if (pinned || bytes >= WORKER_MIN_BYTES || worker.nclosers == 0) {
+		/* After the jobs that use fd; then after it, in order. */
+		worker_submit(&wc->w);
+		if (then != NULL)
+			worker_submit(then);
+		return 1;
+	}
+	wc->then = then;
+	worker.pending++;
+	pthread_mutex_lock(&worker.lock);
+	wc->seq = ++worker.cseq;
+	TAILQ_INSERT_TAIL(&worker.cqueue, &wc->w, entry);
+	pthread_cond_signal(&worker.ccond);
+	pthread_mutex_unlock(&worker.lock);
 	return 1;
 }
 
+int
+worker_close(int fd, uint64_t bytes)
+{
+	return worker_close_then(fd, bytes, 0, NULL);
+}
 
 int
 worker_pin(int fd)

@@ -6,6 +6,13 @@
  * fstat()s every lease and trims the grown ones. None of that may stall
  * the loop that serves everyone else.
  *
+ * Closing a lease file nobody else holds frees its blocks, and on ext4
+ * the close sleeps (~55 us of wall time for 10 us of CPU for 64 KiB, the
+ * journal; tier_file.c measures it per tier): a close lane of
+ * WORKER_CLOSERS threads takes those, in any
+ * order and several at a time, so that neither the loop nor the ordered
+ * jobs wait for them.
+ *
  * Order is the worker's one guarantee, and the lease table rests on it: a
  * job may use the daemon's own lease descriptors if it pins them when it
  * is submitted (worker_pin) and unpins them when it completes, because
@@ -23,8 +30,10 @@
 
 struct event_base;
 
-/* Below this a lease is filled or freed on the loop: it costs < 0.3 ms. */
+/* Below this a lease is filled on the loop: it costs < 0.3 ms. */
 #define WORKER_MIN_BYTES	(4ULL << 20)
+/* Threads of the close lane (4 overlap ext4's sleeping closes 3x). */
+#define WORKER_CLOSERS		4
 
 struct work {
 	TAILQ_ENTRY(work)	 entry;
@@ -51,10 +60,27 @@ int	worker_pin(int fd);		/* 0, or -1 when out of memory */
 void	worker_unpin(int fd);
 int	worker_pinned(int fd);
 /*
- * Closes one of the daemon's lease descriptors: at once when it is not
- * pinned and the file holds less than WORKER_MIN_BYTES (closing the last
- * fd of a file frees its blocks), else on the worker after every job
- * submitted so far. Returns 1 when the close was queued.
+ * Closes one of the daemon's lease descriptors: a pinned one, or one whose
+ * file holds WORKER_MIN_BYTES or more (closing the last fd of a file frees
+ * its blocks), on the worker after every job submitted so far; any other
+ * at once (no thread, or out of memory: always at once). Returns 1 when
+ * the close was queued.
  */
 int	worker_close(int fd, uint64_t bytes);
+/* Where a small file's close goes (the tier's close_sleeps). */
+#define WORKER_LANE_NO		0	/* on the loop */
+#define WORKER_LANE_BUSY	1	/* the lane, when other events wait */
+#define WORKER_LANE_ALWAYS	2	/* the lane */
+/*
+ * The same, but a small file may go to the close lane (sleeps: one of
+ * WORKER_LANE_*); and when the close was queued,
+ * then (a job of the caller's) is completed on the loop after it ran (on
+ * the close lane its run() is not called: it must not need to be).
+ */
+int	worker_close_then(int fd, uint64_t bytes, int sleeps,
+	    struct work *then);
+/* The close lane: the last close queued, and waiting (on a thread that is
+ * not the loop) until every close up to seq has run. */
+uint64_t worker_close_seq(void);
+void	worker_wait_closes(uint64_t seq);
 #endif /* PMEMTIERD_WORKER_H */

@@ -168,6 +168,13 @@ test_errors(void **state)
 		{ "[tier a]\nbackend=file\npath=/a\ncapacity=1M\n"
 		    "project_base = 100\n", "only used with enforce" },
 		{ "[tier a]\nbackend=file\npath=/a\ncapacity=1M\n"
+		    "free_off_loop = sometimes\n",
+		    "free_off_loop: auto, yes or no is needed, got "
+		    "\"sometimes\"" },
+		{ "[tier a]\nbackend=kmem\nnode=1\ncapacity=1M\n"
+		    "free_off_loop = yes\n",
+		    "free_off_loop is for file and fsdax tiers" },
+		{ "[tier a]\nbackend=file\npath=/a\ncapacity=1M\n"
 		    "enforce = audit\nenforce = audit\n",
 		    "enforce given twice" },
 		{ "[nonsense]\nx = 1\n", "unknown section" },
@@ -247,7 +254,7 @@ test_discovery_keys(void **state)
 	assert_non_null(strstr(err, "at least one tier"));
 }
 
-/* [tier] enforce and project_base (docs/pmemtierd.conf.5). */
+/* [tier] enforce, project_base, free_off_loop (docs/pmemtierd.conf.5). */
 static void
 test_enforce_keys(void **state)
 {
@@ -274,6 +281,24 @@ test_enforce_keys(void **state)
 	t = TAILQ_NEXT(t, entry);
 	/* Today's behaviour is the default, kmem included. */
 	assert_int_equal(t->enforce, TIER_ENFORCE_AUDIT);
+	config_free(c);
+
+	c = parse("[tier a]\nbackend = file\npath = /a\ncapacity = 1M\n"
+	    "free_off_loop = yes\n"
+	    "[tier b]\nbackend = fsdax\npath = /b\ncapacity = 1M\n"
+	    "free_off_loop = no\n"
+	    "[tier c]\nbackend = file\npath = /c\ncapacity = 1M\n"
+	    "free_off_loop = auto\n"
+	    "[tier d]\nbackend = file\npath = /d\ncapacity = 1M\n");
+	assert_non_null(c);
+	t = TAILQ_FIRST(&c->tiers);
+	assert_int_equal(t->free_off_loop, TIER_FREE_YES);
+	t = TAILQ_NEXT(t, entry);
+	assert_int_equal(t->free_off_loop, TIER_FREE_NO);
+	t = TAILQ_NEXT(t, entry);
+	assert_int_equal(t->free_off_loop, TIER_FREE_AUTO);
+	t = TAILQ_NEXT(t, entry);
+	assert_int_equal(t->free_off_loop, TIER_FREE_AUTO);
 	config_free(c);
 
 	c = parse("[tier a]\nbackend = file\npath = /a\ncapacity = 1M\n"

@@ -12,6 +12,10 @@
  * daemon that blocks, B is not even accepted until A's work is done, so
  * A's answer is always first. The lease is 3 GiB on a tmpfs of its own
  * (~300 ms to fill), far longer than a round trip.
+ *
+ * Small lease files go to the worker's close lane where closing one
+ * sleeps (free_off_loop); the answer to their release must still wait
+ * for it.
  */
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -41,10 +45,11 @@ static struct testd	d;
 static char		mnt[256];
 static int		fds_before;
 
+/* Mounts a tmpfs of size on mnt, and a daemon with a tier of cap on it. */
 static int
-setup(void **state)
+start(const char *size, const char *tier, const char *cap, const char *extra)
 {
-	char	ini[1024];
+	char	opts[64], ini[1024];
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "test_offloop: needs root to mount a tmpfs\n");
@@ -54,22 +59,35 @@ setup(void **state)
 	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
 	if (mkdtemp(mnt) == NULL)
 		return -1;
-	if (mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV,
-	    "size=4G,mode=0755") != 0) {
+	snprintf(opts, sizeof(opts), "size=%s,mode=0755", size);
+	if (mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0) {
 		fprintf(stderr, "test_offloop: cannot mount a tmpfs on %s: "
 		    "%s\n", mnt, strerror(errno));
 		rmdir(mnt);
 		exit(77);
 	}
 	fds_before = tc_count_fds(0);
-	snprintf(ini, sizeof(ini), "[tier big]\nbackend = file\npath = %s\n"
-	    "capacity = 4G\n", mnt);
+	snprintf(ini, sizeof(ini), "[tier %s]\nbackend = file\npath = %s\n"
+	    "capacity = %s\n%s", tier, mnt, cap, extra);
 	if (testd_start(&d, ini) != 0) {
 		umount2(mnt, MNT_DETACH);
 		rmdir(mnt);
 		return -1;
 	}
 	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return start("4G", "big", "4G", "");
+}
+
+/* Small lease files freed on the close lane (as on ext4 with discard). */
+static int
+setup_lane(void **state)
+{
+	return start("64M", "lane", "48M", "free_off_loop = yes\n");
 }
 
 static int
@@ -234,6 +252,55 @@ test_trim_grown_lease(void **state)
 	close(a);
 }
 
+/* Bytes in use on the test's tmpfs. */
+static uint64_t
+used(void)
+{
+	struct statvfs	v;
+
+	assert_int_equal(statvfs(mnt, &v), 0);
+	return (uint64_t)(v.f_blocks - v.f_bfree) * v.f_frsize;
+}
+
+#define LANE_LEASES	256
+#define LANE_SIZE	(64 * 1024)
+
+/*
+ * A small lease file closed off the loop: LeaseReleased still comes after
+ * its blocks are free, lease after lease, and the daemon keeps no
+ * descriptor. (Were the answer sent before the close ran, the blocks of
+ * the lease just released would still be counted here.)
+ */
+static void
+test_release_after_close_lane(void **state)
+{
+	uint64_t	id[LANE_LEASES], base;
+	int		a, fd, i, dfds;
+
+	a = tc_open(d.socket);
+	assert_true(a >= 0);
+	dfds = tc_settle_fds(d.pid);
+	base = used();
+	for (i = 0; i < LANE_LEASES; i++) {
+		assert_int_equal(tc_lease(a, "lane", LANE_SIZE, &id[i], NULL,
+		    &fd), 0);
+		close(fd);
+	}
+	assert_true(used() >= base + (uint64_t)LANE_LEASES * LANE_SIZE);
+	for (i = 0; i < LANE_LEASES; i++) {
+		assert_int_equal(tc_release(a, id[i]), 0);
+		if (used() > base + (uint64_t)(LANE_LEASES - 1 - i) *
+		    LANE_SIZE)
+			fail_msg("lease %d of %d released, but %llu bytes "
+			    "are still in use (%llu expected)", i + 1,
+			    LANE_LEASES, (unsigned long long)(used() - base),
+			    (unsigned long long)(LANE_LEASES - 1 - i) *
+			    LANE_SIZE);
+	}
+	assert_int_equal(tc_count_fds(d.pid), dfds);
+	close(a);
+}
+
 int
 main(void)
 {
@@ -244,6 +311,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_trim_grown_lease, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_release_after_close_lane,
+		    setup_lane, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
