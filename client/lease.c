@@ -104,7 +104,7 @@ pmt_heap_init(struct pmt_heap *h, bool daemon, const char *dir,
 	}
 	/*
 	 * jemalloc takes address space in growing steps ahead of use: give it
-	 * room beyond max_size (the leases stay within max_size).
+	 * room beyond max_size (what is committed stays within max_size).
 	 */
 	want = max_size ? heap_round(max_size * 4, HEAP_ALIGN) :
 	    HEAP_UNLIMITED_VA;
@@ -239,6 +239,37 @@ heap_put_backing(struct pmt_heap *h, const struct pmt_lease *l)
 }
 
 /*
+ * What a limited kind may still hold beyond what it has: max_size less
+ * the budgets charged (daemon mode) or the file's blocks (standalone).
+ * Allocating blocks ahead and rounding budgets up stay within it, so that
+ * a kind never holds more of the tier than its max_size.
+ */
+static size_t
+heap_room(const struct pmt_heap *h)
+{
+	struct stat	st;
+	size_t		held;
+
+	if (h->max_size == 0)
+		return SIZE_MAX;
+	if (h->daemon)
+		held = h->budgets;
+	else if (fstat(h->file_fd, &st) == 0)
+		held = (size_t)st.st_blocks * 512;
+	else
+		return 0;
+	return held < h->max_size ? h->max_size - held : 0;
+}
+
+static void
+heap_set_budget(struct pmt_heap *h, struct pmt_lease *l, size_t budget)
+{
+	h->budgets += budget;
+	h->budgets -= l->budget < h->budgets ? l->budget : h->budgets;
+	l->budget = budget;
+}
+
+/*
  * Maps one lease at a, which no lease covers, for at least need bytes and
  * at most room. Chunks grow with the kind (a quarter of what it holds) so
  * that a big heap needs few leases while a small one wastes little; a
@@ -253,8 +284,15 @@ heap_lease_at(struct pmt_heap *h, uintptr_t a, size_t need, size_t room)
 	void			*p;
 	int			 rc;
 
-	if (h->max_size != 0 && h->max_size - h->leased < room)
-		room = h->max_size - h->leased;
+	/*
+	 * max_size bounds what the kind commits (pmt_heap_commit); leases
+	 * may cover up to twice that, so that space jemalloc keeps in a
+	 * lease it cannot use for a request (a dirty extent too big to
+	 * split for a small one) never leaves the kind short of its size.
+	 */
+	if (h->max_size != 0 && 2 * h->max_size - h->leased < room)
+		room = h->leased < 2 * h->max_size ?
+		    2 * h->max_size - h->leased : 0;
 	if (need > room)
 		return -ENOMEM;
 	chunk = heap_round(h->leased / 4, HEAP_ALIGN);
@@ -266,6 +304,8 @@ heap_lease_at(struct pmt_heap *h, uintptr_t a, size_t need, size_t room)
 	if (size > room)
 		size = room;
 	commit = heap_round(need, HEAP_BUDGET_STEP);
+	if (commit > need && commit - need > heap_room(h))
+		commit = need;
 	rc = heap_get_backing(h, size, commit, &l);
 	if (rc == -ENOMEM && size > need) {
 		size = need;
@@ -287,6 +327,10 @@ heap_lease_at(struct pmt_heap *h, uintptr_t a, size_t need, size_t room)
 	if (h->daemon && !l.memfd) {
 		l.fa_lo = a;
 		l.fa_hi = a + l.budget;
+		/* Ahead until committed (the commit that asked trims it). */
+		l.ah_lo = a;
+		l.ah_hi = a + l.budget;
+		l.hwm = a;
 	}
 	if ((rc = heap_insert(h, &l)) != 0) {
 		mmap(p, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
@@ -295,6 +339,8 @@ heap_lease_at(struct pmt_heap *h, uintptr_t a, size_t need, size_t room)
 		return rc;
 	}
 	__atomic_store_n(&h->leased, h->leased + size, __ATOMIC_RELAXED);
+	if (h->daemon)
+		h->budgets += l.budget;
 	h->lease_events++;
 	__atomic_add_fetch(&pmt_heap_events, 1, __ATOMIC_RELAXED);
 	pmt_debug("heap %s: lease %zu of %zu bytes at %p", h->label,
@@ -320,10 +366,14 @@ heap_account(struct pmt_heap *h, uintptr_t a, uintptr_t end, bool add)
 		if (lo >= hi)
 			continue;
 		n = hi - lo;
+		if (!add)
+			n = n < l->committed ? n : l->committed;
 		if (add)
 			l->committed += n;
 		else
-			l->committed -= n < l->committed ? n : l->committed;
+			l->committed -= n;
+		__atomic_store_n(&h->committed, add ? h->committed + n :
+		    h->committed - n, __ATOMIC_RELAXED);
 	}
 }
 
@@ -344,6 +394,8 @@ heap_return(struct pmt_heap *h, size_t i)
 	h->nleases--;
 	heap_put_backing(h, &l);
 	__atomic_store_n(&h->leased, h->leased - l.size, __ATOMIC_RELAXED);
+	if (h->daemon)
+		h->budgets -= l.budget < h->budgets ? l.budget : h->budgets;
 	__atomic_add_fetch(&pmt_heap_events, 1, __ATOMIC_RELAXED);
 	pmt_debug("heap %s: returned a lease of %zu bytes at %p", h->label,
 	    l.size, (void *)l.addr);
@@ -370,17 +422,29 @@ heap_return_unused(struct pmt_heap *h, uintptr_t a, uintptr_t end)
  * there, and as many beyond as the budget charged for but not committed
  * (at most HEAP_FA_AHEAD): what is allocated stays within the charge.
  */
+static void	heap_ahead_trim(struct pmt_lease *, uintptr_t, uintptr_t);
+
 static int
-heap_blocks(struct pmt_lease *l, uintptr_t lo, uintptr_t hi)
+heap_blocks(const struct pmt_heap *h, struct pmt_lease *l, uintptr_t lo,
+    uintptr_t hi)
 {
 	uintptr_t	end = l->addr + l->size, ahead = hi;
-	size_t		slack;
+	size_t		slack, room;
 
+	heap_ahead_trim(l, lo, hi);
+	if (hi > l->hwm)
+		l->hwm = hi;
 	if (lo >= l->fa_lo && hi <= l->fa_hi)
 		return 0;
 	slack = l->budget > l->committed ? l->budget - l->committed : 0;
 	if (slack > HEAP_FA_AHEAD)
 		slack = HEAP_FA_AHEAD;
+	/* Standalone: the kind's file stays within max_size. */
+	if (!h->daemon && slack > 0 && h->max_size != 0) {
+		room = heap_room(h);
+		room = room > hi - lo ? room - (hi - lo) : 0;
+		slack = slack < room ? slack : room;
+	}
 	ahead = hi + slack < end ? hi + slack : end;
 	if (fallocate(l->fd, 0, l->off + (off_t)(lo - l->addr),
 	    (off_t)(ahead - lo)) != 0) {
@@ -392,14 +456,83 @@ heap_blocks(struct pmt_lease *l, uintptr_t lo, uintptr_t hi)
 		    (off_t)(hi - lo)) != 0)
 			return -1;
 	}
-	/* Grow the known run when this one touches it, else start anew. */
-	if (lo >= l->fa_lo && lo <= l->fa_hi)
+	/*
+	 * One range ahead per lease: one this commit does not continue is
+	 * uncommitted (heap_ahead_trim), so its blocks go, and the known run
+	 * starts anew here. Else grow the run when this commit touches it.
+	 */
+	if (l->ah_lo < l->ah_hi && l->ah_lo != hi) {
+		(void)fallocate(l->fd, FALLOC_FL_PUNCH_HOLE |
+		    FALLOC_FL_KEEP_SIZE, l->off + (off_t)(l->ah_lo - l->addr),
+		    (off_t)(l->ah_hi - l->ah_lo));
+		l->ah_lo = l->ah_hi = 0;
+		l->fa_lo = lo;
+		l->fa_hi = ahead;
+	} else if (lo >= l->fa_lo && lo <= l->fa_hi)
 		l->fa_hi = ahead > l->fa_hi ? ahead : l->fa_hi;
 	else {
 		l->fa_lo = lo;
 		l->fa_hi = ahead;
 	}
+	if (l->ah_lo == hi && l->ah_hi > ahead)
+		ahead = l->ah_hi;
+	/*
+	 * Ahead counts only what was never committed: jemalloc may still
+	 * hold pages committed long ago just past hi (and reuse purged ones
+	 * without committing them again), and those must never be punched.
+	 */
+	l->ah_lo = hi > l->hwm ? hi : l->hwm;
+	l->ah_hi = ahead > l->ah_lo ? ahead : l->ah_lo;
 	return 0;
+}
+
+/* [lo, hi) is committed, or punched: it is no longer blocks ahead. */
+static void
+heap_ahead_trim(struct pmt_lease *l, uintptr_t lo, uintptr_t hi)
+{
+	if (hi <= l->ah_lo || lo >= l->ah_hi)
+		return;
+	if (lo <= l->ah_lo)
+		l->ah_lo = hi < l->ah_hi ? hi : l->ah_hi;
+	else if (hi >= l->ah_hi)
+		l->ah_hi = lo;
+	else if (lo - l->ah_lo >= l->ah_hi - hi)
+		l->ah_hi = lo;	/* in the middle: the larger side is kept */
+	else
+		l->ah_lo = hi;
+}
+
+/*
+ * A limited kind about to hold more than max_size because of blocks
+ * allocated ahead and budgets rounded up (never because of commits,
+ * which pmt_heap_commit keeps within it): gives every lease's blocks ahead
+ * back and brings its budget down to what it commits.
+ */
+static void
+heap_squeeze(struct pmt_heap *h)
+{
+	size_t	i, want, got;
+
+	for (i = 0; i < h->nleases; i++) {
+		struct pmt_lease	*l = &h->leases[i];
+
+		if (l->memfd)
+			continue;
+		if (l->ah_lo < l->ah_hi && fallocate(l->fd,
+		    FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		    l->off + (off_t)(l->ah_lo - l->addr),
+		    (off_t)(l->ah_hi - l->ah_lo)) == 0) {
+			if (l->fa_hi > l->ah_lo)
+				l->fa_hi = l->ah_lo > l->fa_lo ? l->ah_lo :
+				    l->fa_lo;
+			l->ah_lo = l->ah_hi = 0;
+		}
+		if (!h->daemon || !heap_budgets)
+			continue;
+		want = heap_round(l->committed, heap_page());
+		if (l->budget > want && pmt_conn_commit(l->id, want, &got) == 0)
+			heap_set_budget(h, l, got);
+	}
 }
 
 /*
@@ -429,17 +562,29 @@ heap_budget_raise(struct pmt_heap *h, uintptr_t a, uintptr_t end)
 			want = heap_round(l->committed, HEAP_BUDGET_STEP);
 			if (want > l->size)
 				want = l->size;
+			/*
+			 * Rounded up only within max_size (heap_room): near
+			 * it, the budget is what is committed, no more.
+			 * (Other leases keep what they were rounded to
+			 * before: at most HEAP_BUDGET_STEP each.)
+			 */
+			if (want - l->budget > heap_room(h)) {
+				want = l->budget + heap_room(h);
+				if (want < l->committed)
+					want = heap_round(l->committed,
+					    heap_page());
+			}
 			rc = pmt_conn_commit(l->id, want, &got);
 			if (rc == -EOPNOTSUPP) {
 				heap_budgets = false;
-				l->budget = l->size;
+				heap_set_budget(h, l, l->size);
 			} else if (rc != 0)
 				return -ENOMEM;
 			else
-				l->budget = got;
+				heap_set_budget(h, l, got);
 		}
 		/* Blocks now: a full tier says ENOSPC here, not SIGBUS. */
-		if (!l->memfd && heap_blocks(l, lo, hi) != 0)
+		if (!l->memfd && heap_blocks(h, l, lo, hi) != 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -464,7 +609,7 @@ heap_budget_lower(struct pmt_heap *h, uintptr_t a, uintptr_t end)
 		if (l->budget < want + HEAP_BUDGET_STEP)
 			continue;
 		if (pmt_conn_commit(l->id, want, &got) == 0)
-			l->budget = got;
+			heap_set_budget(h, l, got);
 	}
 }
 
@@ -511,6 +656,12 @@ pmt_heap_commit(void *arg, void *addr, size_t size)
 	pthread_mutex_lock(&h->lock);
 	if (h->orphaned)
 		rc = -EINVAL;
+	/* memkind's max_size: what the kind holds, wherever it sits. */
+	else if (h->max_size != 0 && (h->committed > h->max_size ||
+	    size > h->max_size - h->committed))
+		rc = -ENOMEM;
+	else if (h->max_size != 0 && heap_room(h) < size)
+		heap_squeeze(h);
 	while (rc == 0 && a < end) {
 		size_t			 i = heap_upper(h, a);
 		const struct pmt_lease	*prev = i ? &h->leases[i - 1] : NULL;
@@ -595,6 +746,7 @@ pmt_heap_purge(void *arg, void *addr, size_t size)
 		/* The known run with blocks ends where the hole begins. */
 		if (a < l->fa_hi && a + n > l->fa_lo)
 			l->fa_hi = a > l->fa_lo ? a : l->fa_lo;
+		heap_ahead_trim(l, a, a + n);
 		a += n;
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -640,6 +792,8 @@ pmt_heap_fini(struct pmt_heap *h)
 	h->cap = 0;
 	h->nleases = 0;
 	h->leased = 0;
+	h->committed = 0;
+	h->budgets = 0;
 	pthread_mutex_unlock(&h->lock);
 	pthread_mutex_destroy(&h->lock);
 }

@@ -50,6 +50,14 @@ struct pmt_lease {
 	 * punched since), so committing inside it needs no fallocate.
 	 */
 	uintptr_t	fa_lo, fa_hi;
+	/*
+	 * Of that run, blocks allocated ahead and not committed since (at
+	 * its end): what a limited kind gives back first when it needs
+	 * room (heap_squeeze).
+	 */
+	uintptr_t	ah_lo, ah_hi;
+	/* Above every address ever committed in it: ahead starts there. */
+	uintptr_t	hwm;
 	bool		memfd;	/* daemon: a kmem memfd, pages come on touch */
 	void		*fork_copy; /* snapshot fork: the parent's copy (below) */
 };
@@ -75,6 +83,8 @@ struct pmt_heap {
 	uintptr_t	  brk;		/* first address never handed out */
 	size_t		  max_size;	/* 0: no limit of our own */
 	size_t		  leased;	/* bytes of all leases */
+	size_t		  committed;	/* of those, committed by jemalloc */
+	size_t		  budgets;	/* daemon: the leases' budgets */
 	off_t		  file_end;	/* standalone: next offset in the file */
 	struct pmt_lease *leases;
 	size_t		  nleases;

@@ -567,7 +567,14 @@ test_growth_to_max_size(void **state)
 	assert_true(n >= 48);
 	assert_int_equal(pmemtier_kind_get_info(k, &info), MEMKIND_SUCCESS);
 	assert_true(info.leases >= 3);
-	assert_true(info.leased <= 64 * MiB);
+	/*
+	 * max_size bounds what the kind commits (its file's blocks); its
+	 * leases may cover twice that, so that a dirty extent jemalloc will
+	 * not split never leaves the kind short (memkind's
+	 * PmemReallocInPlace, test_realloc_in_place).
+	 */
+	assert_true(info.leased <= 2 * 64 * MiB);
+	assert_true(tu_file_blocks(tm.dir) <= (long long)(64 * MiB));
 	for (i = 0; i < n; i++)
 		assert_int_equal(((unsigned char *)p[i])[MiB - 1],
 		    (unsigned char)i);
@@ -578,6 +585,39 @@ test_growth_to_max_size(void **state)
 		assert_non_null(p[i] = memkind_malloc(k, MiB));
 	for (i = 0; i < n; i++)
 		memkind_free(NULL, p[i]);
+	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
+}
+
+/*
+ * Issue 11 / memkind's PmemReallocInPlace: a kind of 16 MiB + 4 KiB whose
+ * 10 MB block shrank in place to 8 MB and which holds 4 MB more still has
+ * room for 16 B. jemalloc will not carve a slab out of the 2 MiB the
+ * shrink left (it splits a cached extent at most 64 times the request),
+ * so the slab needs address space of its own: max_size counts what the
+ * kind commits, and its file (or charge) never more than max_size.
+ */
+static void
+test_realloc_in_place(void **state)
+{
+	memkind_t			 k = new_kind(16 * MiB + 4096);
+	struct pmemtier_kind_info	 info;
+	void				*a, *b, *r;
+
+	assert_non_null(a = memkind_malloc(k, 10 * 1000 * 1000));
+	assert_ptr_equal(memkind_realloc(k, a, 6 * 1000 * 1000), a);
+	assert_ptr_equal(memkind_realloc(k, a, 10 * 1000 * 1000), a);
+	assert_ptr_equal(memkind_realloc(k, a, 8 * 1000 * 1000), a);
+	assert_non_null(b = memkind_malloc(k, 4 * 1000 * 1000));
+	assert_non_null(b = memkind_realloc(k, b, 16));
+	assert_non_null(r = memkind_realloc(k, a, 16));
+	assert_ptr_not_equal(r, a);
+	/* ... and the room the 8 MB left serves a new 5 MB. */
+	assert_non_null(a = memkind_malloc(k, 5 * 1000 * 1000));
+	assert_int_equal(pmemtier_kind_get_info(k, &info), MEMKIND_SUCCESS);
+	assert_true(tu_file_blocks(tm.dir) <= (long long)(18 * MiB));
+	memkind_free(k, a);
+	memkind_free(k, b);
+	memkind_free(k, r);
 	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
 }
 
@@ -1135,6 +1175,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_realloc_between_kinds),
 		cmocka_unit_test(test_growth_to_max_size),
 		cmocka_unit_test(test_fill_max_size),
+		cmocka_unit_test(test_realloc_in_place),
 		cmocka_unit_test(test_conservative_returns_pages),
 		cmocka_unit_test(test_threads_free_each_other),
 		cmocka_unit_test(test_fork),
