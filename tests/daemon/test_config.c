@@ -258,8 +258,11 @@ test_discovery_keys(void **state)
 static void
 test_enforce_keys(void **state)
 {
+	static const enum tier_free free_want[] = { TIER_FREE_YES,
+	    TIER_FREE_NO, TIER_FREE_AUTO, TIER_FREE_AUTO };
 	struct pmtd_config	*c;
 	struct tier_conf	*t;
+	size_t			 n;
 
 	c = parse("[tier a]\nbackend = fsdax\npath = /a\ncapacity = 1M\n"
 	    "enforce = project-quota\n"
@@ -283,22 +286,19 @@ test_enforce_keys(void **state)
 	assert_int_equal(t->enforce, TIER_ENFORCE_AUDIT);
 	config_free(c);
 
-	c = parse("[tier a]\nbackend = file\npath = /a\ncapacity = 1M\n"
-	    "free_off_loop = yes\n"
-	    "[tier b]\nbackend = fsdax\npath = /b\ncapacity = 1M\n"
-	    "free_off_loop = no\n"
-	    "[tier c]\nbackend = file\npath = /c\ncapacity = 1M\n"
-	    "free_off_loop = auto\n"
-	    "[tier d]\nbackend = file\npath = /d\ncapacity = 1M\n");
+	/* free_off_loop, given or not (auto), for file and fsdax tiers. */
+	c = parse("[tier a]\nbackend=file\npath=/a\ncapacity=1M\n"
+	    "free_off_loop=yes\n[tier b]\nbackend=fsdax\npath=/b\n"
+	    "capacity=1M\nfree_off_loop=no\n[tier c]\nbackend=file\n"
+	    "path=/c\ncapacity=1M\nfree_off_loop=auto\n[tier d]\n"
+	    "backend=file\npath=/d\ncapacity=1M\n");
 	assert_non_null(c);
-	t = TAILQ_FIRST(&c->tiers);
-	assert_int_equal(t->free_off_loop, TIER_FREE_YES);
-	t = TAILQ_NEXT(t, entry);
-	assert_int_equal(t->free_off_loop, TIER_FREE_NO);
-	t = TAILQ_NEXT(t, entry);
-	assert_int_equal(t->free_off_loop, TIER_FREE_AUTO);
-	t = TAILQ_NEXT(t, entry);
-	assert_int_equal(t->free_off_loop, TIER_FREE_AUTO);
+	n = 0;
+	TAILQ_FOREACH(t, &c->tiers, entry) {
+		assert_true(n < 4);
+		assert_int_equal(t->free_off_loop, free_want[n++]);
+	}
+	assert_int_equal(n, 4);
 	config_free(c);
 
 	c = parse("[tier a]\nbackend = file\npath = /a\ncapacity = 1M\n"
