@@ -1107,7 +1107,12 @@ test_destroy_leaks_nothing(void **state)
 	assert_true(tu_count_fds() > fds);
 	for (i = 0; i < 20; i++)
 		assert_int_equal(memkind_destroy_kind(k[i]), MEMKIND_SUCCESS);
-	assert_int_equal(tu_settled_fds(fds), fds);
+	/*
+	 * Not more than before: the count before may still have held the
+	 * daemon connection of an earlier test, which the background
+	 * thread closes when its usage report ends (CI saw 7 -> 6).
+	 */
+	assert_true(tu_settled_fds(fds) <= fds);
 	assert_int_equal(tu_file_blocks(tm.dir), 0);
 }
 
