@@ -43,15 +43,6 @@ usage(void)
 	exit(2);
 }
 
-static uint64_t
-main_now_us(int clock)
-{
-	struct timespec	ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /*
  * One fd per lease and per client: use the hard limit, not the soft one.
  * Clients together may use all of it but a reserve (1/16, at least 64):
@@ -119,7 +110,7 @@ pmtd_reload(char *err, size_t errlen)
 	gid_t			 gid = pmtd->admin_gid;
 
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-	    (unsigned long long)main_now_us(CLOCK_MONOTONIC));
+	    (unsigned long long)pmtd_clock_ns(CLOCK_MONOTONIC) / 1000);
 	if ((nc = config_parse_file(pmtd->conf_path, err, errlen)) == NULL)
 		goto fail;
 	rescan_extend(nc);
@@ -262,7 +253,7 @@ main_startup(const char *socket, struct event **sigs)
 	if (closer_init() != 0)
 		fatalx("main: cannot start the descriptor closing thread");
 	quota_init();
-	lease_table_init(main_now_us(CLOCK_REALTIME));
+	lease_table_init(pmtd_clock_ns(CLOCK_REALTIME) / 1000);
 	if (quota_store_load(pmtd->conf->state_dir, &pmtd->runtime_rules, err,
 	    sizeof(err)) != 0)
 		fatalx("main: runtime quota rules: %s (fix or remove the file)",

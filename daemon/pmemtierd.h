@@ -383,5 +383,7 @@ int	pmtd_parse_size(const char *s, uint64_t *out);
 void	pmtd_fmt_size(uint64_t bytes, char *buf, size_t len);
 /* CLOCK_MONOTONIC in milliseconds, for rate limits. */
 uint64_t pmtd_monotonic_ms(void);
+/* clock_gettime(clock) in nanoseconds. */
+uint64_t pmtd_clock_ns(clockid_t);
 
 #endif /* PMEMTIERD_H */

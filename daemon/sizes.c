@@ -77,10 +77,16 @@ pmtd_fmt_size(uint64_t bytes, char *buf, size_t len)
 }
 
 uint64_t
-pmtd_monotonic_ms(void)
+pmtd_clock_ns(clockid_t clock)
 {
 	struct timespec	ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t
+pmtd_monotonic_ms(void)
+{
+	return pmtd_clock_ns(CLOCK_MONOTONIC) / 1000000;
 }

@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -96,15 +95,6 @@ tier_file_leases_work(int dirfd)
 #define TIER_FILE_PROBES	16
 #define TIER_FILE_PROBE_SIZE	(64 * 1024)
 
-static uint64_t
-tier_file_ns(clockid_t clk)
-{
-	struct timespec	ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static void
 tier_file_close_sleeps(struct tier *t, int dirfd)
 {
@@ -120,11 +110,11 @@ tier_file_close_sleeps(struct tier *t, int dirfd)
 			close(fd);
 			break;
 		}
-		w0 = tier_file_ns(CLOCK_MONOTONIC);
-		c0 = tier_file_ns(CLOCK_THREAD_CPUTIME_ID);
+		w0 = pmtd_clock_ns(CLOCK_MONOTONIC);
+		c0 = pmtd_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 		close(fd);
-		cpu += tier_file_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
-		wall += tier_file_ns(CLOCK_MONOTONIC) - w0;
+		cpu += pmtd_clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
+		wall += pmtd_clock_ns(CLOCK_MONOTONIC) - w0;
 		n++;
 	}
 	if (n == 0)

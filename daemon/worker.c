@@ -337,9 +337,9 @@ worker_close_then(int fd, uint64_t bytes, int sleeps, struct work *then)
 		return 0;
 	/*
 	 * A close that sleeps (WORKER_LANE_BUSY) goes to the lane only when
-	 * someone else is waiting for the loop (events ready in this round): alone, the
-	 * client waits for its answer either way, and the hand-off to a
-	 * thread and back would only add to it.
+	 * someone else is waiting for the loop (events ready in this
+	 * round): alone, the client waits for its answer either way, and
+	 * the hand-off to a thread and back would only add to it.
 	 */
 	if (sleeps == WORKER_LANE_BUSY && worker.running &&
 	    event_base_get_num_events(worker.base, EVENT_BASE_COUNT_ACTIVE) ==

@@ -9,9 +9,8 @@
  * Closing a lease file nobody else holds frees its blocks, and on ext4
  * the close sleeps (~55 us of wall time for 10 us of CPU for 64 KiB, the
  * journal; tier_file.c measures it per tier): a close lane of
- * WORKER_CLOSERS threads takes those, in any
- * order and several at a time, so that neither the loop nor the ordered
- * jobs wait for them.
+ * WORKER_CLOSERS threads takes those, in any order and several at a time,
+ * so that neither the loop nor the ordered jobs wait for them.
  *
  * Order is the worker's one guarantee, and the lease table rests on it: a
  * job may use the daemon's own lease descriptors if it pins them when it
