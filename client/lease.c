@@ -366,14 +366,14 @@ heap_account(struct pmt_heap *h, uintptr_t a, uintptr_t end, bool add)
 		if (lo >= hi)
 			continue;
 		n = hi - lo;
-		if (!add)
-			n = n < l->committed ? n : l->committed;
-		if (add)
+		if (add) {
 			l->committed += n;
-		else
+			h->committed += n;
+		} else {
+			n = n < l->committed ? n : l->committed;
 			l->committed -= n;
-		__atomic_store_n(&h->committed, add ? h->committed + n :
-		    h->committed - n, __ATOMIC_RELAXED);
+			h->committed -= n;
+		}
 	}
 }
 
@@ -480,11 +480,12 @@ heap_blocks(const struct pmt_heap *h, struct pmt_lease *l, uintptr_t lo,
 	if (l->ah_lo == hi && l->ah_hi > ahead)
 		ahead = l->ah_hi;
 	/*
-	 * Ahead counts only what was never committed: jemalloc may still
-	 * hold pages committed long ago just past hi (and reuse purged ones
-	 * without committing them again), and those must never be punched.
+	 * Ahead counts only what was never committed (hwm, already at or
+	 * past hi): jemalloc may still hold pages committed long ago just
+	 * past hi (and reuse purged ones without committing them again), and
+	 * those must never be punched.
 	 */
-	l->ah_lo = hi > l->hwm ? hi : l->hwm;
+	l->ah_lo = l->hwm;
 	l->ah_hi = ahead > l->ah_lo ? ahead : l->ah_lo;
 	return 0;
 }
@@ -548,7 +549,7 @@ heap_squeeze(struct pmt_heap *h)
 static int
 heap_budget_raise(struct pmt_heap *h, uintptr_t a, uintptr_t end)
 {
-	size_t	i = heap_upper(h, a), want, got;
+	size_t	i = heap_upper(h, a), want, got, room;
 	int	rc;
 
 	if (i > 0)
@@ -571,8 +572,8 @@ heap_budget_raise(struct pmt_heap *h, uintptr_t a, uintptr_t end)
 			 * (Other leases keep what they were rounded to
 			 * before: at most HEAP_BUDGET_STEP each.)
 			 */
-			if (want - l->budget > heap_room(h)) {
-				want = l->budget + heap_room(h);
+			if (want - l->budget > (room = heap_room(h))) {
+				want = l->budget + room;
 				if (want < l->committed)
 					want = heap_round(l->committed,
 					    heap_page());
