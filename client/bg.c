@@ -72,10 +72,17 @@ bg_pass(void)
 		if (d > 0 && (least < 0 || d < least))
 			least = d;
 	}
-	pthread_mutex_unlock(&bg_pass_mutex);
-	/* A lease given back: tell the daemon now, not at the next call. */
+	/*
+	 * A lease given back: tell the daemon now, not at the next call.
+	 * Still under the pass lock, which fork() takes first: the report
+	 * allocates, and a child forked while this thread was inside a
+	 * malloc without fork handlers of its own (ASan's, as in Debian
+	 * 12's GCC) inherited that allocator's lock held and hung on its
+	 * first allocation. A fork now waits for the report's round trip.
+	 */
 	if (p.n > 0)
 		pmt_kind_report_if_due();
+	pthread_mutex_unlock(&bg_pass_mutex);
 	if (least < 0)
 		return p.n > 0 ? BG_MAX_MS : 0;
 	ms = (long)(least / BG_STEPS);
@@ -254,9 +261,10 @@ pmt_bg_pass_unlock(void)
 }
 
 /*
- * Taking the pass lock first means no pass is inside jemalloc or a hook
- * while the process forks, so jemalloc's own fork handlers and ours never
- * wait for the purge thread.
+ * Taking the pass lock first means the purge thread is not inside
+ * jemalloc, a hook or the process's malloc (a report) while the process
+ * forks, so jemalloc's own fork handlers and ours never wait for it, and
+ * no allocator lock is inherited held.
  */
 void
 pmt_bg_atfork_prepare(void)
