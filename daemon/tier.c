@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -58,6 +59,15 @@ tier_find(struct tiers *tiers, const char *name)
 	return t != NULL && !t->removed ? t : NULL;
 }
 
+/*
+ * /proc/self/fd of the daemon, for tier_export's reopens: opened with the
+ * first file tier (at start or reload, not on a grant, so that the leak
+ * checks of a running daemon see a steady count). /proc/self is resolved
+ * once; the daemon never forks, so it stays its own table. -2: it could
+ * not be opened, and the full path is walked each time.
+ */
+static int	tier_procfd = -1;
+
 int
 tier_add(struct tiers *tiers, const struct tier_conf *tc, char *err,
     size_t errlen)
@@ -92,6 +102,9 @@ tier_add(struct tiers *tiers, const struct tier_conf *tc, char *err,
 		free(t);
 		return rc;
 	}
+	if (!t->ops->sealed && tier_procfd == -1 && (tier_procfd =
+	    open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		tier_procfd = -2;
 	TAILQ_INSERT_TAIL(tiers, t, entry);
 	log_info("tier %s: %s backend%s%s, capacity %llu bytes%s", t->name,
 	    t->ops->name, t->path[0] ? " at " : "", t->path,
@@ -187,6 +200,9 @@ tier_close_all(struct tiers *tiers)
 
 	while ((t = TAILQ_FIRST(tiers)) != NULL)
 		tier_free(tiers, t);
+	if (tier_procfd >= 0)
+		(void)close(tier_procfd);
+	tier_procfd = -1;
 }
 
 int
@@ -212,10 +228,19 @@ tier_export(struct tier *t, int fd)
 		cfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 		return cfd < 0 ? -errno : cfd;
 	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	if ((cfd = open(path, O_RDWR | O_CLOEXEC)) < 0)
-		return -errno;
-	return cfd;
+	/*
+	 * Through the descriptor of /proc/self/fd that tier_add keeps, the
+	 * reopen walks one name instead of four and the /proc/self link:
+	 * about half its cost, on every grant.
+	 */
+	if (tier_procfd >= 0) {
+		snprintf(path, sizeof(path), "%d", fd);
+		cfd = openat(tier_procfd, path, O_RDWR | O_CLOEXEC);
+	} else {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		cfd = open(path, O_RDWR | O_CLOEXEC);
+	}
+	return cfd < 0 ? -errno : cfd;
 }
 
 static void
