@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "bg.h"
+#include "conn.h"
 #include "memtier.h"
 #include "debug.h"
 #include "je.h"
@@ -80,8 +81,15 @@ bg_pass(void)
 	 * 12's GCC) inherited that allocator's lock held and hung on its
 	 * first allocation. A fork now waits for the report's round trip.
 	 */
-	if (p.n > 0)
+	if (p.n > 0) {
+		/*
+		 * A program that makes no call reads no packet: the
+		 * daemon's UsageQuery (it asks when someone looks at the
+		 * tier) is read here, within a pass, and answered.
+		 */
+		pmt_conn_poll();
 		pmt_kind_report_if_due();
+	}
 	pthread_mutex_unlock(&bg_pass_mutex);
 	if (least < 0)
 		return p.n > 0 ? BG_MAX_MS : 0;

@@ -319,6 +319,63 @@ test_usage_query_answered(void **state)
 	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
 }
 
+/*
+ * A program that makes no call at all after it freed (memcached between
+ * requests) still answers the UsageQuery a Status sends it: its purge
+ * thread reads the connection. Before, the query waited for the program's
+ * next call, and tierctl showed what it held at its last lease or commit.
+ * Every other block of 512 B is freed: no slab empties, so nothing is
+ * purged and no lease or budget changes that would send a report anyway.
+ */
+#define IDLE_BLOCKS	40960
+
+static void
+test_usage_query_answered_idle(void **state)
+{
+	struct pmemtier_kind_info	  info;
+	memkind_t			  k = new_kind(td.tierdir, 0, &info);
+	void				**p = calloc(IDLE_BLOCKS, sizeof(*p));
+	uint64_t			  seen = 0;
+	int				  i, tries;
+
+	assert_non_null(p);
+	for (i = 0; i < IDLE_BLOCKS; i++) {
+		p[i] = memkind_malloc(k, 512);
+		assert_non_null(p[i]);
+		memset(p[i], i, 512);
+	}
+	/*
+	 * Small blocks come from caches that never talk to the daemon: the
+	 * 20 MiB show only once the query is answered (before, the last
+	 * report was whatever the last commit sent).
+	 */
+	for (tries = 0; tries < 50; tries++) {
+		if ((seen = daemon_view(getpid(), info.name).allocated) >=
+		    19 * MiB)
+			break;
+		usleep(100 * 1000);
+	}
+	print_message("20 MiB allocated, idle: %llu reported after %d ms\n",
+	    (unsigned long long)seen, tries * 100);
+	assert_true(seen >= 19 * MiB);
+	for (i = 0; i < IDLE_BLOCKS; i += 2)
+		memkind_free(k, p[i]);
+	/* No library call from here on: only Status from another socket. */
+	for (tries = 0; tries < 50; tries++) {
+		seen = daemon_view(getpid(), info.name).allocated;
+		if (seen <= 12 * MiB)
+			break;
+		usleep(100 * 1000);
+	}
+	print_message("10 MiB left of 20, idle: %llu reported after %d ms\n",
+	    (unsigned long long)seen, tries * 100);
+	assert_true(seen <= 12 * MiB && seen >= 9 * MiB);
+	for (i = 1; i < IDLE_BLOCKS; i += 2)
+		memkind_free(k, p[i]);
+	free(p);
+	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
+}
+
 static void
 test_conservative_returns_leases(void **state)
 {
@@ -796,6 +853,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_leases_usage_and_release,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_usage_query_answered,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_usage_query_answered_idle,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conservative_returns_leases,
 		    setup, teardown),

@@ -4,8 +4,8 @@
 # real daemon's "pmem" tier at DRAM:pmem 1:4. A client speaking memcached's
 # text protocol (bash's /dev/tcp) stores some 60 MB of values and reads a
 # sample back; memcached's leases show in tierctl with its pid, and the
-# tier holds the larger part of what memcached malloc'ed (the daemon's
-# usage report against memcached's total_malloced; see below for 80%). Then a quota smaller than
+# tier holds 80% (within 10%) of what memcached malloc'ed (the daemon's
+# usage report against memcached's total_malloced). Then a quota smaller than
 # the working set: the rest goes to DRAM, every value is stored and reads
 # back, and the tier holds no more than the quota.
 . "$(dirname "$0")/../cli/lib.sh" || exit 1
@@ -116,20 +116,21 @@ mc_start --ratio 1:4
 mc_fill 1 15000
 mc_check "after the fill" 1 2 777 5000 14999 15000
 pmt_expect_program_leases "$MC_PID" memcached
-# The usage report goes when leases change or the daemon asks.
-sleep 1
+# The usage report goes when leases change or the daemon asks: tierctl
+# above asked, and memcached, idle now, answers from libpmemtier's purge
+# thread within a pass (at most 1 s).
+sleep 2
 tier=$(pmt_tier_allocated "$MC_PID")
 malloced=$(mc_stat total_malloced slabs)
 pmt_note "tier allocated $tier of total_malloced $malloced"
 [ -n "$malloced" ] && [ "$malloced" -gt $((32 << 20)) ] ||
     pmt_fail "memcached malloc'ed only '$malloced' bytes"
-# The issue asks for 80% within 10%; memcached gets about two thirds
-# (67% in the runs so far, where redis gets 80%): not understood yet, so
-# this asserts the band it is known to hold, that the tier takes the
-# larger part and DRAM a real part, and prints the share.
+# 1:4 is 80% on the tier, within 10% of that. (It read about two thirds
+# while an idle program left the daemon's query unanswered: the figure was
+# its report from the last commit of the fill.)
 awk -v t="$tier" -v u="$malloced" 'BEGIN { f = t / u;
-    printf "tier share %.2f\n", f; exit !(f > 0.5 && f < 0.9) }' ||
-    pmt_fail "tier share $tier/$malloced is outside 50-90%"
+    printf "tier share %.2f\n", f; exit !(f >= 0.72 && f <= 0.88) }' ||
+    pmt_fail "tier share $tier/$malloced is not 80% within 10%"
 mc_stop
 
 pmt_note "a 16M quota under a working set of some 60 MB"
