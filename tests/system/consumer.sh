@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # system_consumer: a program outside this tree builds against the installed
 # libpmemtier (DESTDIR) twice, through pkg-config and through
-# find_package(pmemtier), links, and runs: its memkind calls work.
+# find_package(pmemtier), links, and runs: its memkind calls work and its
+# malloc is jemalloc's; ldd lists the installed library.
 . "$(dirname "$0")/syslib.sh" || exit 1
 pmt_sys_setup
 src=$PMEMTIER_SOURCE_DIR
@@ -21,10 +22,35 @@ case $libdir in /*) ;; *) libdir=$PREFIX/$libdir ;; esac
 
 mkdir -p "$PMT_DIR/consumer"
 cat >"$PMT_DIR/consumer/consumer.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <memkind.h>
 #include <pmemtier.h>
+
+/* Did plain malloc() go to jemalloc? Its per-thread counter says. */
+static int
+malloc_is_jemalloc(void)
+{
+	int		(*ctl)(const char *, void *, size_t *, void *, size_t);
+	uint64_t	 a0, a1;
+	size_t		 sz = sizeof(a0);
+	void		*q, *sym = dlsym(RTLD_DEFAULT, "mallctl");
+
+	if (sym == NULL)
+		return 0;
+	memcpy(&ctl, &sym, sizeof(sym));
+	if (ctl("thread.allocated", &a0, &sz, NULL, 0) != 0)
+		return 0;
+	q = malloc(100000);
+	if (ctl("thread.allocated", &a1, &sz, NULL, 0) != 0)
+		return 0;
+	free(q);
+	return a1 - a0 >= 100000;
+}
 
 int
 main(void)
@@ -35,8 +61,9 @@ main(void)
 	if (p == NULL)
 		return 1;
 	strcpy(p, "consumer");
-	printf("%s %s %zu\n", p, pmemtier_version(),
-	    memkind_malloc_usable_size(MEMKIND_DEFAULT, p) >= 64 ? 1 : 0);
+	printf("%s %s %zu %d\n", p, pmemtier_version(),
+	    memkind_malloc_usable_size(MEMKIND_DEFAULT, p) >= 64 ? 1 : 0,
+	    malloc_is_jemalloc());
 	memkind_free(MEMKIND_DEFAULT, p);
 	return 0;
 }
@@ -66,7 +93,8 @@ expect_eq "pkg-config modversion" "$(pkg-config --modversion pmemtier)" \
 cc -o "$PMT_DIR/consumer/pc" "$PMT_DIR/consumer/consumer.c" $flags ||
     pmt_fail "build through pkg-config failed"
 out=$("$PMT_DIR/consumer/pc") || pmt_fail "pkg-config consumer exited $?"
-expect_eq "pkg-config consumer output" "$out" "consumer $version 1"
+expect_eq "pkg-config consumer output (malloc is jemalloc's)" "$out" \
+    "consumer $version 1 1"
 ldd "$PMT_DIR/consumer/pc" | grep -q "$DEST$libdir/libpmemtier.so" ||
     pmt_fail "consumer did not load the installed library"
 unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
@@ -79,4 +107,14 @@ cmake --build "$PMT_DIR/consumer/build" >>"$PMT_DIR/cmake.log" 2>&1 ||
     pmt_fail "build with find_package failed: $(tail -20 "$PMT_DIR/cmake.log")"
 out=$("$PMT_DIR/consumer/build/consumer") ||
     pmt_fail "find_package consumer exited $?"
-expect_eq "find_package consumer output" "$out" "consumer $version 1"
+expect_eq "find_package consumer output (malloc is jemalloc's)" "$out" \
+    "consumer $version 1 1"
+
+# Packaging tools and operators list a library's dependencies with ldd
+# (glibc's loader once aborted on libpmemtier, an auxiliary filter then).
+pmt_note "ldd of the installed library"
+out=$(ldd "$DEST$libdir/libpmemtier.so.0" 2>&1) ||
+    pmt_fail "ldd libpmemtier.so.0 failed: $out"
+echo "$out"
+echo "$out" | grep -q "libjemalloc.so" ||
+    pmt_fail "ldd libpmemtier.so.0 does not list libjemalloc"
