@@ -118,3 +118,13 @@ out=$(ldd "$DEST$libdir/libpmemtier.so.0" 2>&1) ||
 echo "$out"
 echo "$out" | grep -q "libjemalloc.so" ||
     pmt_fail "ldd libpmemtier.so.0 does not list libjemalloc"
+
+# The version script names what stays local instead of "local: *" (the
+# malloc family is exported unversioned): nothing else may leak out.
+pmt_note "exported symbols"
+extra=$(nm -D --defined-only "$DEST$libdir/libpmemtier.so.0" |
+    awk '{ print $3 }' | sed 's/@.*//' |
+    grep -v -E '^(memkind_|MEMKIND_|hbw_|memtier_|pmemtier_[a-z]|PMEMTIER_)' |
+    grep -v -x -E 'malloc|free|calloc|realloc|posix_memalign|aligned_alloc|memalign|valloc|malloc_usable_size')
+[ -z "$extra" ] || pmt_fail "libpmemtier.so.0 exports more than its API:" $extra
+echo "exports: the API and the malloc family only"
