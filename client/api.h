@@ -12,4 +12,7 @@
 #define PMT_LIKELY(x)	__builtin_expect(!!(x), 1)
 #define PMT_UNLIKELY(x)	__builtin_expect(!!(x), 0)
 
+/* Binds the exported malloc family to libjemalloc's (malloc.c). */
+void	pmt_malloc_bind(void);
+
 #endif /* PMT_API_H */

@@ -735,6 +735,8 @@ kind_init(void)
 	pmt_thread_init();
 	(void)pthread_atfork(kind_atfork_prepare, kind_atfork_parent,
 	    kind_atfork_child);
+	/* After the fork handlers: it initializes jemalloc (malloc.c). */
+	pmt_malloc_bind();
 }
 
 /*

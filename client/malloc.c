@@ -7,7 +7,7 @@
  * linker would bind malloc to glibc's. Exporting the malloc family from
  * here puts them ahead of libc in the lookup order; each calls
  * libjemalloc's own definition (fast paths included), found once at load
- * by a constructor that asks the dynamic linker for libjemalloc's symbols
+ * by the library constructor, which asks the dynamic linker for its symbols
  * (dlsym on its handle: our own exports, which come first in the global
  * scope, are not what it finds). That is what "linking libpmemtier makes
  * jemalloc the process malloc" means (docs/client.md).
@@ -148,10 +148,13 @@ static struct {
 /*
  * All or nothing: the names are looked up first and switched together
  * (either path frees the other's blocks, so the order does not matter).
+ * Called from the library's constructor (kind.c) after its fork handlers
+ * are registered: dlopen allocates, which initializes jemalloc, and
+ * jemalloc's fork handlers must be registered after ours so that they
+ * run first (kind.c, kind_atfork_prepare).
  */
-__attribute__((constructor(101)))
-static void
-malloc_bind(void)
+void
+pmt_malloc_bind(void)
 {
 	void	*h = dlopen(PMT_JEMALLOC_SONAME, RTLD_NOW | RTLD_NOLOAD);
 	void	*f[9];
