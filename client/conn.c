@@ -590,17 +590,22 @@ pmt_conn_report(const struct pmt_usage *usage, size_t n)
 	ur.kinds = kp;
 	req.body_case = PMEMTIER__ENVELOPE__BODY_USAGE_REPORT;
 	req.usage_report = &ur;
+	/*
+	 * The reply is decoded into the static zone, and read before the
+	 * lock goes: no malloc while conn_lock is held. A thread in an
+	 * extent hook holds its arena's lock and waits for conn_lock; were
+	 * this thread to wait in malloc for an arena lock that jemalloc's
+	 * fork handler already took, fork() would wait for the hook's arena
+	 * forever (seen in client_daemon's test_fork_while_threads_lease).
+	 */
 	pthread_mutex_lock(&conn_lock);
 	__atomic_store_n(&conn_report_wanted, 0, __ATOMIC_RELAXED);
-	rc = conn_call(&req, &rep, &rfd, NULL);
+	rc = conn_call(&req, &rep, &rfd, &conn_zone);
+	if (rc == 0 && rep->body_case != PMEMTIER__ENVELOPE__BODY_ACK)
+		rc = conn_error(rep, "usage report");
 	pthread_mutex_unlock(&conn_lock);
 	free(ku);
 	free(kp);
-	if (rc != 0)
-		return rc;
-	if (rep->body_case != PMEMTIER__ENVELOPE__BODY_ACK)
-		rc = conn_error(rep, "usage report");
-	pmemtier__envelope__free_unpacked(rep, NULL);
 	return rc;
 }
 
