@@ -633,10 +633,13 @@ pmt_conn_poll(void)
 		if (n <= 0)
 			break;
 		pmt_wire_close_fds(&pkt);
-		if ((env = pmt_wire_decode(&pkt)) == NULL)
+		/* In the zone: no malloc under conn_lock (pmt_conn_report). */
+		conn_zone_used = 0;
+		if (pkt.len == 0 || (pkt.flags & PMT_WIRE_TRUNCATED) ||
+		    (env = pmemtier__envelope__unpack(&conn_zone, pkt.len,
+		    pkt.buf)) == NULL)
 			break;
 		conn_unsolicited(env);
-		pmemtier__envelope__free_unpacked(env, NULL);
 	}
 	pthread_mutex_unlock(&conn_lock);
 }
