@@ -5,6 +5,7 @@
  * handling and the usage reports sent to the daemon.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -721,6 +722,32 @@ PMT_EXPORT memkind_t MEMKIND_HBW_GBTLB = &kind_none[8];
 PMT_EXPORT memkind_t MEMKIND_HBW_PREFERRED_GBTLB = &kind_none[9];
 PMT_EXPORT memkind_t MEMKIND_GBTLB = &kind_none[10];
 
+/*
+ * memkind reads MEMKIND_BACKGROUND_THREAD_LIMIT at load: a number of
+ * threads (0: as many as CPUs) turns jemalloc's background threads on,
+ * anything else is a fatal error. Here the one purge thread is on by
+ * default and within any limit, so a valid value changes nothing; an
+ * invalid one stops the program as memkind's does, naming the value.
+ */
+static void
+kind_check_bg_limit(void)
+{
+	const char	*v = getenv("MEMKIND_BACKGROUND_THREAD_LIMIT");
+	char		*end;
+	unsigned long	 n;
+
+	if (v == NULL)
+		return;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (n > UINT_MAX || *end != '\0' || errno != 0) {
+		fprintf(stderr, "libpmemtier: Error: Wrong value of "
+		    "MEMKIND_BACKGROUND_THREAD_LIMIT=%s (a number of threads "
+		    "from 0 to %u)\n", v, UINT_MAX);
+		abort();
+	}
+}
+
 __attribute__((constructor))
 static void
 kind_init(void)
@@ -732,6 +759,7 @@ kind_init(void)
 	kind_table[PMT_KIND_REGULAR_SLOT] = &pmt_kind_regular;
 	for (i = 0; i < PMT_KIND_NUMA_KINDS; i++)
 		kind_table[kind_numa[i].slot] = &kind_numa[i];
+	kind_check_bg_limit();
 	pmt_thread_init();
 	(void)pthread_atfork(kind_atfork_prepare, kind_atfork_parent,
 	    kind_atfork_child);

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -459,6 +460,94 @@ test_bg_threads_switch(void **state)
 }
 
 /*
+ * MEMKIND_BACKGROUND_THREAD_LIMIT, read at load as memkind reads it: a
+ * bad value stops the program (SIGABRT) with a message naming it; a good
+ * one leaves the one purge thread running. Each value gets a fresh
+ * process (this program again, as "bg-limit-child").
+ */
+static int
+bg_limit_child(void)
+{
+	memkind_t	 k = NULL;
+	char		 path[300], comm[32];
+	struct dirent	*e;
+	DIR		*d;
+	FILE		*f;
+	int		 n = 0;
+
+	if (memkind_create_pmem(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+	    0, &k) != 0 || (d = opendir("/proc/self/task")) == NULL)
+		return 2;
+	while ((e = readdir(d)) != NULL) {
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+		    e->d_name);
+		if (e->d_name[0] != '.' && (f = fopen(path, "r")) != NULL) {
+			if (fgets(comm, sizeof(comm), f) != NULL &&
+			    strncmp(comm, "pmemtier-bg", 11) == 0)
+				n++;
+			fclose(f);
+		}
+	}
+	closedir(d);
+	(void)memkind_destroy_kind(k);
+	return n == 1 ? 0 : 3;
+}
+
+static int
+run_bg_limit(const char *value, char *err, size_t errlen)
+{
+	int	pfd[2], status;
+	ssize_t	got = 0, r;
+	pid_t	pid;
+
+	assert_int_equal(pipe(pfd), 0);
+	if ((pid = fork()) == 0) {
+		char	*args[] = { "test_client_compat", "bg-limit-child",
+		    NULL };
+
+		dup2(pfd[1], 2);
+		setenv("MEMKIND_BACKGROUND_THREAD_LIMIT", value, 1);
+		setenv("PMEMTIER_MODE", "standalone", 1);
+		execv("/proc/self/exe", args);
+		_exit(126);
+	}
+	close(pfd[1]);
+	while (got + 1 < (ssize_t)errlen &&
+	    (r = read(pfd[0], err + got, errlen - 1 - (size_t)got)) > 0)
+		got += r;
+	err[got] = '\0';
+	close(pfd[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static void
+test_bg_limit_env(void **state)
+{
+	const char	*bad[] = { "-1", "abc", "4x", "99999999999" };
+	const char	*good[] = { "0", "1", "10" };
+	char		 err[512], want[128];
+	size_t		 i;
+	int		 status;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		status = run_bg_limit(bad[i], err, sizeof(err));
+		snprintf(want, sizeof(want),
+		    "MEMKIND_BACKGROUND_THREAD_LIMIT=%s ", bad[i]);
+		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT ||
+		    strstr(err, want) == NULL)
+			fail_msg("limit %s: status %#x, stderr '%s'", bad[i],
+			    status, err);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		status = run_bg_limit(good[i], err, sizeof(err));
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			fail_msg("limit %s: status %#x, stderr '%s'", good[i],
+			    status, err);
+	}
+}
+
+/*
  * Creating kinds until none is left ends with memkind's code for it,
  * MEMKIND_ERROR_ARENAS_CREATE, and every kind made still works.
  */
@@ -495,9 +584,12 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_too_many_kinds),
 		cmocka_unit_test(test_numa_kinds_on_this_kernel),
 		cmocka_unit_test(test_bg_threads_switch),
+		cmocka_unit_test(test_bg_limit_env),
 	};
 	int	rc;
 
+	if (argc == 2 && strcmp(argv[1], "bg-limit-child") == 0)
+		return bg_limit_child();
 	unsetenv("PMEMTIER_DEBUG");
 	if ((rc = tmode_setup(argc, argv, NULL)) != 0)
 		return rc;
