@@ -192,8 +192,7 @@ conn_call(Pmemtier__Envelope *req, Pmemtier__Envelope **reply, int *fd,
 		}
 		if (a == &conn_zone)
 			conn_zone_used = 0;
-		if ((pkt.flags & PMT_WIRE_TRUNCATED) || (env =
-		    pmemtier__envelope__unpack(a, pkt.len, pkt.buf)) == NULL) {
+		if ((env = pmt_wire_decode(&pkt, a)) == NULL) {
 			pmt_wire_close_fds(&pkt);
 			conn.broken = true;
 			return -EPROTO;
@@ -635,9 +634,7 @@ pmt_conn_poll(void)
 		pmt_wire_close_fds(&pkt);
 		/* In the zone: no malloc under conn_lock (pmt_conn_report). */
 		conn_zone_used = 0;
-		if (pkt.len == 0 || (pkt.flags & PMT_WIRE_TRUNCATED) ||
-		    (env = pmemtier__envelope__unpack(&conn_zone, pkt.len,
-		    pkt.buf)) == NULL)
+		if ((env = pmt_wire_decode(&pkt, &conn_zone)) == NULL)
 			break;
 		conn_unsolicited(env);
 	}

@@ -90,7 +90,7 @@ conn_recv(struct tierctl_conn *c, uint64_t id, const char *what)
 		}
 		/* tierctl takes no leases: any descriptor is a stray. */
 		pmt_wire_close_fds(&pkt);
-		if ((env = pmt_wire_decode(&pkt)) == NULL)
+		if ((env = pmt_wire_decode(&pkt, NULL)) == NULL)
 			errx(TIERCTL_EXIT_DAEMON, "%s: malformed reply from "
 			    "pmemtierd (%zu bytes)", what, pkt.len);
 		if (env->request_id == id)

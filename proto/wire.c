@@ -146,11 +146,11 @@ pmt_wire_close_fds(struct pmt_wire_packet *pkt)
 }
 
 Pmemtier__Envelope *
-pmt_wire_decode(const struct pmt_wire_packet *pkt)
+pmt_wire_decode(const struct pmt_wire_packet *pkt, ProtobufCAllocator *a)
 {
 	if (pkt->len == 0 || (pkt->flags & PMT_WIRE_TRUNCATED))
 		return NULL;
-	return pmemtier__envelope__unpack(NULL, pkt->len, pkt->buf);
+	return pmemtier__envelope__unpack(a, pkt->len, pkt->buf);
 }
 
 const char *

@@ -64,10 +64,12 @@ ssize_t	pmt_wire_recv(int sock, struct pmt_wire_packet *pkt, int flags);
 void	pmt_wire_close_fds(struct pmt_wire_packet *pkt);
 
 /*
- * Decodes a received packet. Returns NULL when the bytes are not a valid
- * Envelope; free the result with pmemtier__envelope__free_unpacked().
+ * Decodes a received packet with allocator a (NULL: malloc). Returns NULL
+ * when the bytes are not a valid Envelope (or do not fit a); free the
+ * result with pmemtier__envelope__free_unpacked(env, a).
  */
-Pmemtier__Envelope *pmt_wire_decode(const struct pmt_wire_packet *pkt);
+Pmemtier__Envelope *pmt_wire_decode(const struct pmt_wire_packet *pkt,
+		    ProtobufCAllocator *a);
 
 /* A short name for an envelope's body, for log lines ("lease_request"). */
 const char *pmt_wire_body_name(const Pmemtier__Envelope *env);

@@ -126,7 +126,7 @@ call(int s, Pmemtier__Envelope *req, int *fdp)
 		pkt.cap = sizeof(buf);
 		if (pmt_wire_recv(s, &pkt, 0) <= 0)
 			return NULL;
-		env = pmt_wire_decode(&pkt);
+		env = pmt_wire_decode(&pkt, NULL);
 		if (env != NULL && env->request_id == req->request_id) {
 			if (pkt.nfds > 0)
 				*fdp = pkt.fds[0];

@@ -160,7 +160,7 @@ leaser_call(int s, Pmemtier__Envelope *env, int *fd)
 		pkt.cap = sizeof(leaser_buf);
 		if ((n = pmt_wire_recv(s, &pkt, 0)) <= 0)
 			errx(4, "daemon closed the connection");
-		if ((rep = pmt_wire_decode(&pkt)) == NULL)
+		if ((rep = pmt_wire_decode(&pkt, NULL)) == NULL)
 			errx(4, "malformed reply");
 		if (rep->request_id == leaser_id)
 			break;

@@ -62,7 +62,7 @@ roundtrip(const Pmemtier__Envelope *env, int fd, int *rfd)
 	assert_true(pmt_wire_recv(sv[1], &pkt, 0) > 0);
 	*rfd = pkt.nfds > 0 ? pkt.fds[0] : -1;
 	assert_true(pkt.nfds <= 1);
-	return pmt_wire_decode(&pkt);
+	return pmt_wire_decode(&pkt, NULL);
 }
 
 static void
@@ -174,7 +174,7 @@ test_size_cap(void **state)
 	pkt.cap = sizeof(buf);
 	assert_true(pmt_wire_recv(sv[1], &pkt, 0) > 0);
 	assert_true(pkt.flags & PMT_WIRE_TRUNCATED);
-	assert_null(pmt_wire_decode(&pkt));
+	assert_null(pmt_wire_decode(&pkt, NULL));
 }
 
 static void
@@ -197,13 +197,13 @@ test_damaged(void **state)
 	/* Every cut inside the nested message fails to decode. */
 	for (cut = 6; cut < len; cut++) {
 		pkt.len = cut;
-		assert_null(pmt_wire_decode(&pkt));
+		assert_null(pmt_wire_decode(&pkt, NULL));
 	}
 	pkt.len = 0;
-	assert_null(pmt_wire_decode(&pkt));
+	assert_null(pmt_wire_decode(&pkt, NULL));
 	memset(buf, 0xff, sizeof(buf));
 	pkt.len = sizeof(buf);
-	assert_null(pmt_wire_decode(&pkt));
+	assert_null(pmt_wire_decode(&pkt, NULL));
 }
 
 static void

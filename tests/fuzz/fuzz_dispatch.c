@@ -212,7 +212,7 @@ fuzz_reply(int sock, uint64_t rid)
 	n = pmt_wire_recv(sock, &pkt, MSG_DONTWAIT);
 	FUZZ_CHECK(n > 0);
 	FUZZ_CHECK(pkt.flags == 0);
-	FUZZ_CHECK((env = pmt_wire_decode(&pkt)) != NULL);
+	FUZZ_CHECK((env = pmt_wire_decode(&pkt, NULL)) != NULL);
 	FUZZ_CHECK(env->version == PMT_WIRE_VERSION);
 	FUZZ_CHECK(env->request_id == rid);
 	FUZZ_CHECK(env->body_case != PMEMTIER__ENVELOPE__BODY__NOT_SET);
@@ -252,7 +252,7 @@ fuzz_packet(struct conn *c, int peer, const uint8_t *data, size_t len,
 		pkt.nfds = 1;
 	}
 	if (!(pkt.flags & PMT_WIRE_TRUNCATED) &&
-	    (env = pmt_wire_decode(&pkt)) != NULL) {
+	    (env = pmt_wire_decode(&pkt, NULL)) != NULL) {
 		rid = env->request_id;
 		pmemtier__envelope__free_unpacked(env, NULL);
 	}

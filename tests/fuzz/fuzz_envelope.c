@@ -109,7 +109,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pkt.buf = (uint8_t *)data;
 	pkt.cap = size;
 	pkt.len = size;
-	env = pmt_wire_decode(&pkt);
+	env = pmt_wire_decode(&pkt, NULL);
 
 	/* The daemon's way (dispatch_packet): the arena, reset afterwards. */
 	aenv = NULL;

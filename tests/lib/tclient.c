@@ -54,7 +54,7 @@ tc_recv(int sock, int timeout_ms, int *fdp)
 		pmt_wire_close_fds(&pkt);
 		return NULL;
 	}
-	env = pmt_wire_decode(&pkt);
+	env = pmt_wire_decode(&pkt, NULL);
 	for (i = 0; i < pkt.nfds; i++) {
 		if (i == 0 && fdp != NULL && env != NULL)
 			*fdp = pkt.fds[i];
