@@ -397,7 +397,10 @@ test_numa_kinds_on_this_kernel(void **state)
 	}
 }
 
-/* How many of this process's threads are the library's purge thread. */
+/*
+ * How many of this process's threads are the library's purge thread; -1
+ * when /proc/self/task cannot be read (no count the tests expect).
+ */
 static int
 bg_threads(void)
 {
@@ -407,7 +410,8 @@ bg_threads(void)
 	FILE		*f;
 	int		 n = 0;
 
-	assert_non_null(d = opendir("/proc/self/task"));
+	if ((d = opendir("/proc/self/task")) == NULL)
+		return -1;
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
@@ -468,27 +472,13 @@ test_bg_threads_switch(void **state)
 static int
 bg_limit_child(void)
 {
-	memkind_t	 k = NULL;
-	char		 path[300], comm[32];
-	struct dirent	*e;
-	DIR		*d;
-	FILE		*f;
-	int		 n = 0;
+	memkind_t	k = NULL;
+	int		n;
 
 	if (memkind_create_pmem(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-	    0, &k) != 0 || (d = opendir("/proc/self/task")) == NULL)
+	    0, &k) != 0)
 		return 2;
-	while ((e = readdir(d)) != NULL) {
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
-		    e->d_name);
-		if (e->d_name[0] != '.' && (f = fopen(path, "r")) != NULL) {
-			if (fgets(comm, sizeof(comm), f) != NULL &&
-			    strncmp(comm, "pmemtier-bg", 11) == 0)
-				n++;
-			fclose(f);
-		}
-	}
-	closedir(d);
+	n = bg_threads();
 	(void)memkind_destroy_kind(k);
 	return n == 1 ? 0 : 3;
 }
