@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -25,47 +26,97 @@
 /* A daemon that stops answering must not hang the application forever. */
 #define CONN_TIMEOUT_SEC	30
 
+/*
+ * Nothing here is allocated with malloc while conn_lock is held: requests
+ * come from jemalloc's extent hooks (leases, commits, releases and the
+ * reconnect after a daemon restart), and a malloc there can deadlock a
+ * fork() in another thread (jemalloc's fork handler holds arena 0's
+ * mutexes, which that malloc waits for, and waits for the hook's arena).
+ * The packet buffer is static; the tier table and what does not fit the
+ * zone below are mmap()ed.
+ */
 struct conn {
 	int		 fd;
 	unsigned	 refs;
 	bool		 broken;
 	uint64_t	 next_id;
-	uint8_t		*buf;
-	struct pmt_tier	*tiers;
+	struct pmt_tier	*tiers;		/* mmap()ed, tiers_len bytes */
+	size_t		 tiers_len;
 	size_t		 ntiers;
 };
 
 static pthread_mutex_t	conn_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conn	conn = { .fd = -1 };
 static int		conn_report_wanted;
+static _Alignas(16) uint8_t conn_buf[PMT_WIRE_MAX_PACKET];
 
 /*
- * Replies to lease and release requests are decoded here, not with
- * malloc: those requests come from jemalloc's extent hooks, and a malloc
- * there can deadlock a fork() in another thread (jemalloc's fork handler
- * holds arena 0's mutexes, which that malloc waits for, and waits for the
- * hook's arena). Used under conn_lock; every decode starts it afresh, so
- * such a reply is never freed and dies with the next call.
+ * Every reply is decoded here (see above): a static buffer, then mmap()ed
+ * chunks for a reply that outgrows it (a Welcome listing many tiers).
+ * Used under conn_lock; every decode starts it afresh (conn_zone_reset),
+ * so a reply is never freed and dies with the next call.
  */
+struct zone_chunk {
+	struct zone_chunk	*next;
+	size_t			 size;
+	size_t			 used;
+};
+
+#define ZONE_CHUNK_MIN	(1024 * 1024)
+#define ZONE_HDR	((sizeof(struct zone_chunk) + 15) & ~(size_t)15)
+
 static _Alignas(16) uint8_t	conn_zone_buf[32768];
 static size_t			conn_zone_used;
+static struct zone_chunk	*conn_zone_more;
 
 static void *
 conn_zone_alloc(void *arg, size_t size)
 {
-	void	*p;
+	struct zone_chunk	*c = conn_zone_more;
+	size_t			 len;
+	void			*p;
 
-	size = (size + 15) & ~(size_t)15;
-	if (size > sizeof(conn_zone_buf) - conn_zone_used)
+	if (size > SIZE_MAX / 2)
 		return NULL;
-	p = conn_zone_buf + conn_zone_used;
-	conn_zone_used += size;
+	size = (size + 15) & ~(size_t)15;
+	if (size <= sizeof(conn_zone_buf) - conn_zone_used) {
+		p = conn_zone_buf + conn_zone_used;
+		conn_zone_used += size;
+		return p;
+	}
+	if (c == NULL || size > c->size - c->used) {
+		len = size + ZONE_HDR < ZONE_CHUNK_MIN ? ZONE_CHUNK_MIN :
+		    (size + ZONE_HDR + 4095) & ~(size_t)4095;
+		c = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (c == MAP_FAILED)
+			return NULL;
+		c->next = conn_zone_more;
+		c->size = len;
+		c->used = ZONE_HDR;
+		conn_zone_more = c;
+	}
+	p = (uint8_t *)c + c->used;
+	c->used += size;
 	return p;
 }
 
 static void
 conn_zone_free(void *arg, void *p)
 {
+}
+
+static void
+conn_zone_reset(void)
+{
+	struct zone_chunk	*c, *next;
+
+	conn_zone_used = 0;
+	for (c = conn_zone_more; c != NULL; c = next) {
+		next = c->next;
+		munmap(c, c->size);
+	}
+	conn_zone_more = NULL;
 }
 
 static ProtobufCAllocator	conn_zone = {
@@ -88,10 +139,10 @@ conn_drop(void)
 		close(conn.fd);
 	conn.fd = -1;
 	conn.broken = false;
-	free(conn.buf);
-	conn.buf = NULL;
-	free(conn.tiers);
+	if (conn.tiers != NULL)
+		munmap(conn.tiers, conn.tiers_len);
 	conn.tiers = NULL;
+	conn.tiers_len = 0;
 	conn.ntiers = 0;
 }
 
@@ -126,14 +177,21 @@ static int
 conn_set_tiers(Pmemtier__TierInfo **ti, size_t n)
 {
 	struct pmt_tier	*t;
-	size_t		 i;
+	size_t		 i, len;
 
-	if ((t = calloc(n ? n : 1, sizeof(*t))) == NULL)
+	if (n > SIZE_MAX / sizeof(*t) / 2)
+		return -ENOMEM;
+	len = ((n ? n : 1) * sizeof(*t) + 4095) & ~(size_t)4095;
+	t = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (t == MAP_FAILED)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
 		conn_copy_tier(&t[i], ti[i]);
-	free(conn.tiers);
+	if (conn.tiers != NULL)
+		munmap(conn.tiers, conn.tiers_len);
 	conn.tiers = t;
+	conn.tiers_len = len;
 	conn.ntiers = n;
 	return 0;
 }
@@ -151,15 +209,14 @@ conn_unsolicited(Pmemtier__Envelope *env)
 
 /*
  * Sends req and waits for the reply with the same request id. On success
- * *reply is the decoded envelope (caller frees, unless a is &conn_zone)
- * and *fd the descriptor that came with it, or -1. a is the decoding
- * allocator, NULL for malloc. An unsolicited Error (request id 0) is the
+ * *reply is the decoded envelope, in conn_zone until the next call, and
+ * *fd the descriptor that came with it, or -1. An unsolicited Error
+ * (request id 0) is the
  * daemon's last word before it closes the connection (it refused this
  * process at accept): it is returned as the reply.
  */
 static int
-conn_call(Pmemtier__Envelope *req, Pmemtier__Envelope **reply, int *fd,
-    ProtobufCAllocator *a)
+conn_call(Pmemtier__Envelope *req, Pmemtier__Envelope **reply, int *fd)
 {
 	struct pmt_wire_packet	 pkt;
 	Pmemtier__Envelope	*env;
@@ -180,8 +237,8 @@ conn_call(Pmemtier__Envelope *req, Pmemtier__Envelope **reply, int *fd,
 	}
 	for (;;) {
 		memset(&pkt, 0, sizeof(pkt));
-		pkt.buf = conn.buf;
-		pkt.cap = PMT_WIRE_MAX_PACKET;
+		pkt.buf = conn_buf;
+		pkt.cap = sizeof(conn_buf);
 		n = pmt_wire_recv(conn.fd, &pkt, 0);
 		if (n <= 0) {
 			pmt_debug("conn: receive: %s",
@@ -190,9 +247,8 @@ conn_call(Pmemtier__Envelope *req, Pmemtier__Envelope **reply, int *fd,
 			conn.broken = true;
 			return -EIO;
 		}
-		if (a == &conn_zone)
-			conn_zone_used = 0;
-		if ((env = pmt_wire_decode(&pkt, a)) == NULL) {
+		conn_zone_reset();
+		if ((env = pmt_wire_decode(&pkt, &conn_zone)) == NULL) {
 			pmt_wire_close_fds(&pkt);
 			conn.broken = true;
 			return -EPROTO;
@@ -206,13 +262,11 @@ conn_call(Pmemtier__Envelope *req, Pmemtier__Envelope **reply, int *fd,
 		}
 		if (conn.broken) {
 			pmt_wire_close_fds(&pkt);
-			pmemtier__envelope__free_unpacked(env, a);
 			return -EIO;
 		}
 		pmt_wire_close_fds(&pkt);
 		if (env->request_id == 0)
 			conn_unsolicited(env);
-		pmemtier__envelope__free_unpacked(env, a);
 	}
 	/* Only a grant may carry a descriptor, and only one. */
 	*fd = -1;
@@ -281,16 +335,12 @@ conn_open(void)
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	conn.fd = fd;
 	conn.broken = false;
-	if ((conn.buf = malloc(PMT_WIRE_MAX_PACKET)) == NULL) {
-		conn_drop();
-		return -ENOMEM;
-	}
 	hello.min_version = PMT_WIRE_VERSION;
 	hello.max_version = PMT_WIRE_VERSION;
 	hello.client_name = (char *)"libpmemtier " PMEMTIER_VERSION;
 	req.body_case = PMEMTIER__ENVELOPE__BODY_HELLO;
 	req.hello = &hello;
-	if ((rc = conn_call(&req, &rep, &rfd, NULL)) != 0) {
+	if ((rc = conn_call(&req, &rep, &rfd)) != 0) {
 		conn_drop();
 		return rc;
 	}
@@ -301,13 +351,45 @@ conn_open(void)
 	else
 		rc = conn_set_tiers(rep->welcome->tiers,
 		    rep->welcome->n_tiers);
-	pmemtier__envelope__free_unpacked(rep, NULL);
 	if (rc != 0) {
 		conn_drop();
 		return rc;
 	}
 	pmt_debug("conn: connected to %s, %zu tier(s)", path, conn.ntiers);
 	return 0;
+}
+
+/*
+ * conn_call on the process's connection, conn_lock held. A connection the
+ * daemon closed (it restarted or died) is dropped and, if may_open, a new
+ * one opened: a restarted daemon re-adopted this process's leases, with
+ * their ids, and hands them to the new connection. Where the call itself
+ * finds the old connection dead, it is made once more on a new one: each
+ * request here means the same when it is repeated (a grant the old daemon
+ * made but never sent is freed once it sees nobody holds it).
+ */
+static int
+conn_call_reconnect(Pmemtier__Envelope *req, Pmemtier__Envelope **reply,
+    int *fd, bool may_open)
+{
+	bool	was_open;
+	int	rc;
+
+	if (conn.fd >= 0 && conn.broken)
+		conn_close_socket();
+	was_open = conn.fd >= 0;
+	rc = was_open ? 0 : may_open ? conn_open() : -ENOTCONN;
+	if (rc == 0)
+		rc = conn_call(req, reply, fd);
+	if (rc == -EIO && was_open && conn.broken) {
+		pmt_debug("conn: the daemon closed the connection; "
+		    "reconnecting");
+		conn_close_socket();
+		rc = may_open ? conn_open() : -ENOTCONN;
+		if (rc == 0)
+			rc = conn_call(req, reply, fd);
+	}
+	return rc;
 }
 
 int
@@ -428,7 +510,7 @@ pmt_conn_tier_by_name(const char *name, struct pmt_tier *out)
 
 /* Releases lease id; conn_lock held. The reply is in conn_zone. */
 static int
-conn_release_locked(uint64_t id)
+conn_release_locked(uint64_t id, bool may_open)
 {
 	Pmemtier__Envelope	 req = PMEMTIER__ENVELOPE__INIT, *rep;
 	Pmemtier__LeaseRelease	 rel = PMEMTIER__LEASE_RELEASE__INIT;
@@ -437,7 +519,7 @@ conn_release_locked(uint64_t id)
 	rel.lease_id = id;
 	req.body_case = PMEMTIER__ENVELOPE__BODY_LEASE_RELEASE;
 	req.lease_release = &rel;
-	if ((rc = conn_call(&req, &rep, &rfd, &conn_zone)) != 0)
+	if ((rc = conn_call_reconnect(&req, &rep, &rfd, may_open)) != 0)
 		return rc;
 	if (rep->body_case != PMEMTIER__ENVELOPE__BODY_LEASE_RELEASED)
 		rc = conn_error(rep, "release");
@@ -463,11 +545,7 @@ pmt_conn_lease(const char *tier, size_t size, size_t commit,
 	req.lease_request = &lr;
 	pthread_mutex_lock(&conn_lock);
 	/* Growth after a daemon restart: lease from the new daemon. */
-	if (conn.fd >= 0 && conn.broken)
-		conn_close_socket();
-	rc = conn.fd >= 0 ? 0 : conn_open();
-	if (rc == 0)
-		rc = conn_call(&req, &rep, &rfd, &conn_zone);
+	rc = conn_call_reconnect(&req, &rep, &rfd, true);
 	if (rc != 0) {
 		pthread_mutex_unlock(&conn_lock);
 		return rc;
@@ -492,7 +570,7 @@ pmt_conn_lease(const char *tier, size_t size, size_t commit,
 	    rep->body_case == PMEMTIER__ENVELOPE__BODY_LEASE_GRANT) {
 		/* A grant we cannot use still holds space: give it back. */
 		unused = rep->lease_grant->lease_id;
-		(void)conn_release_locked(unused);
+		(void)conn_release_locked(unused, false);
 	}
 	pthread_mutex_unlock(&conn_lock);
 	if (rfd >= 0)
@@ -513,12 +591,8 @@ pmt_conn_release(uint64_t id)
 	int	rc;
 
 	pthread_mutex_lock(&conn_lock);
-	if (conn.fd >= 0 && conn.broken)
-		conn_close_socket();
 	/* No kind holds a reference: nothing to reconnect for. */
-	rc = conn.fd >= 0 ? 0 : conn.refs > 0 ? conn_open() : -ENOTCONN;
-	if (rc == 0)
-		rc = conn_release_locked(id);
+	rc = conn_release_locked(id, conn.refs > 0);
 	pthread_mutex_unlock(&conn_lock);
 	return rc;
 }
@@ -537,11 +611,7 @@ pmt_conn_commit(uint64_t id, size_t bytes, size_t *budget)
 	req.lease_commit = &lc;
 	pthread_mutex_lock(&conn_lock);
 	/* After a daemon restart the lease is the new daemon's. */
-	if (conn.fd >= 0 && conn.broken)
-		conn_close_socket();
-	rc = conn.fd >= 0 ? 0 : conn.refs > 0 ? conn_open() : -ENOTCONN;
-	if (rc == 0)
-		rc = conn_call(&req, &rep, &rfd, &conn_zone);
+	rc = conn_call_reconnect(&req, &rep, &rfd, conn.refs > 0);
 	if (rc == 0) {
 		if (rep->body_case == PMEMTIER__ENVELOPE__BODY_LEASE_COMMITTED)
 			*budget = rep->lease_committed->bytes;
@@ -599,7 +669,7 @@ pmt_conn_report(const struct pmt_usage *usage, size_t n)
 	 */
 	pthread_mutex_lock(&conn_lock);
 	__atomic_store_n(&conn_report_wanted, 0, __ATOMIC_RELAXED);
-	rc = conn_call(&req, &rep, &rfd, &conn_zone);
+	rc = conn_call(&req, &rep, &rfd);
 	if (rc == 0 && rep->body_case != PMEMTIER__ENVELOPE__BODY_ACK)
 		rc = conn_error(rep, "usage report");
 	pthread_mutex_unlock(&conn_lock);
@@ -624,16 +694,15 @@ pmt_conn_poll(void)
 	pthread_mutex_lock(&conn_lock);
 	while (conn.fd >= 0 && !conn.broken) {
 		memset(&pkt, 0, sizeof(pkt));
-		pkt.buf = conn.buf;
-		pkt.cap = PMT_WIRE_MAX_PACKET;
+		pkt.buf = conn_buf;
+		pkt.cap = sizeof(conn_buf);
 		n = pmt_wire_recv(conn.fd, &pkt, MSG_DONTWAIT);
 		if (n == 0)
 			conn.broken = true;
 		if (n <= 0)
 			break;
 		pmt_wire_close_fds(&pkt);
-		/* In the zone: no malloc under conn_lock (pmt_conn_report). */
-		conn_zone_used = 0;
+		conn_zone_reset();
 		if ((env = pmt_wire_decode(&pkt, &conn_zone)) == NULL)
 			break;
 		conn_unsolicited(env);
@@ -674,9 +743,11 @@ pmt_conn_atfork_child(void)
 			close(conn.fd);
 		conn.fd = -1;
 		conn.broken = false;
-		conn.buf = NULL;
 		conn.tiers = NULL;
+		conn.tiers_len = 0;
 		conn.ntiers = 0;
+		conn_zone_used = 0;
+		conn_zone_more = NULL;
 		pthread_mutex_init(&conn_lock, NULL);
 		pthread_mutex_lock(&conn_lock);
 	}

@@ -5,6 +5,7 @@
  * kmem pages on their node, fork, and the modes' failure paths. Each test
  * gets its own daemon (testd fixture).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <numaif.h>
 #include <pthread.h>
@@ -29,6 +30,13 @@
 #include "tutil.h"
 
 #define MiB	(1024UL * 1024)
+
+/* Under AddressSanitizer, malloc is ASan's, not jemalloc's. */
+#ifdef __SANITIZE_ADDRESS__
+#define MALLOC_IS_JEMALLOC	0
+#else
+#define MALLOC_IS_JEMALLOC	1
+#endif
 
 static struct testd	td;
 static char		shmdir[128];
@@ -787,6 +795,78 @@ run_scenario(int (*fn)(void), const char *what)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/*
+ * Bugs: after a daemon restart, the first growth of a kind failed when
+ * the old connection's death was found only by sending on it (the purge
+ * thread, which polls the connection, is off here); and the growth
+ * reconnected from inside jemalloc's extent hook with malloc, under the
+ * connection lock (the packet buffer, the decoded Welcome, the tier
+ * table), so that a fork() in another thread at that moment could
+ * deadlock, as the hooks' other mallocs did (see pmt_conn_report). Now
+ * the growth reconnects and succeeds, and it mallocs no more than a
+ * growth on an open connection (its usage report, after the hook).
+ */
+static uint64_t
+thread_allocated(void)
+{
+	static int	(*ctl)(const char *, void *, size_t *, void *, size_t);
+	uint64_t	a;
+	size_t		sz = sizeof(a);
+	void		*sym;
+
+	if (ctl == NULL) {
+		assert_non_null(sym = dlsym(RTLD_DEFAULT, "mallctl"));
+		memcpy(&ctl, &sym, sizeof(sym));
+	}
+	assert_int_equal(ctl("thread.allocated", &a, &sz, NULL, 0), 0);
+	return a;
+}
+
+static void
+test_reconnect_without_malloc(void **state)
+{
+	struct pmemtier_kind_info info;
+	memkind_t	 k = new_kind(td.tierdir, 0, &info);
+	uint64_t	 a0, open_extra, reconnect_extra;
+	void		*p, *b, *q;
+	int		 status;
+
+	if (!MALLOC_IS_JEMALLOC) {
+		fprintf(stderr, "skipped: under ASan the library's malloc is "
+		    "ASan's, which jemalloc does not count\n");
+		skip();
+	}
+	assert_int_equal(memkind_set_bg_threads(false), 0);
+	assert_non_null(p = memkind_malloc(k, MiB));
+	memset(p, 1, MiB);
+	/* The yardstick: a growth on the open connection. */
+	a0 = thread_allocated();
+	b = memkind_malloc(k, 64 * MiB);
+	open_extra = thread_allocated() - a0;
+	assert_non_null(b);
+	open_extra -= memkind_malloc_usable_size(k, b);
+
+	assert_int_equal(kill(td.pid, SIGTERM), 0);
+	assert_int_equal(waitpid(td.pid, &status, 0), td.pid);
+	assert_int_equal(testd_restart(&td), 0);
+	a0 = thread_allocated();
+	q = memkind_malloc(k, 64 * MiB);
+	reconnect_extra = thread_allocated() - a0;
+	assert_non_null(q);
+	memset(q, 2, 64 * MiB);
+	reconnect_extra -= memkind_malloc_usable_size(k, q);
+	assert_int_equal(reconnect_extra, open_extra);
+	/* It is the new daemon's client, and the old leases are its too. */
+	assert_int_equal(daemon_view(getpid(), NULL).clients, 1);
+	assert_int_equal(pmemtier_kind_get_info(k, &info), 0);
+	assert_true(daemon_view(getpid(), info.name).bytes >= 129 * MiB);
+	memkind_free(k, q);
+	memkind_free(k, b);
+	memkind_free(k, p);
+	assert_int_equal(memkind_destroy_kind(k), 0);
+	assert_int_equal(memkind_set_bg_threads(true), 0);
+}
+
 static void
 test_threads_lease_without_overlap(void **state)
 {
@@ -882,6 +962,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_threads_lease_without_overlap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconnect_without_malloc,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kmem_pages_on_node,
 		    setup, teardown),
 	};
