@@ -34,6 +34,19 @@
  * one per extent.
  */
 #define HEAP_FA_AHEAD		(1UL << 20)
+/*
+ * A commit up to this size is mapped in at once (MADV_POPULATE_WRITE):
+ * jemalloc commits a slab or a block when it hands it out, so its pages
+ * are about to be written, and one call maps them all where a fault per
+ * page costs an exception each (on a paravirtualized guest, most of the
+ * fault). The blocks are already allocated (heap_blocks; a tmpfs has the
+ * pages then), and the charge already counts them. Larger commits are a
+ * block the program may touch sparsely: left to fault page by page.
+ */
+#define HEAP_POPULATE_MAX	(2UL << 20)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE	23	/* Linux 5.14 */
+#endif
 
 /* Cleared for good when the daemon answers LeaseCommit as unsupported. */
 static bool	heap_budgets = true;
@@ -702,6 +715,9 @@ pmt_heap_commit(void *arg, void *addr, size_t size)
 		}
 	}
 	pthread_mutex_unlock(&h->lock);
+	/* Best effort: older kernels say EINVAL, and faults do the rest. */
+	if (rc == 0 && size <= HEAP_POPULATE_MAX)
+		(void)madvise(addr, size, MADV_POPULATE_WRITE);
 	return rc;
 }
 
