@@ -235,17 +235,29 @@ PMT_EXPORT size_t
 memkind_malloc_usable_size(memkind_t kind,
     MEMKIND_MALLOC_USABLE_SIZE_CONST void *ptr)
 {
-	struct memkind	*k;
+	const struct pmt_range_slot	*s;
+	struct memkind			*k;
+	unsigned			 e;
 
 	if (ptr == NULL)
 		return 0;
-	k = pmt_range_lookup(ptr);
+	if ((s = pmt_range_find(ptr)) == NULL)
+		return pmt_je_usable_size(ptr);
+	k = __atomic_load_n(&s->owner, __ATOMIC_RELAXED);
 	/*
 	 * A parent's block in a fork child: its pages are not mapped here,
 	 * unless as a snapshot (lease.h).
 	 */
-	if (k != NULL && k->forked && !k->heap.snapshot)
+	if (k->forked && !k->heap.snapshot)
 		return 0;
+	/*
+	 * A small block's class is in the kind's class map (thread.h), a
+	 * byte load where jemalloc's lookup walks its radix tree (memtier
+	 * counts every block it hands out and takes back with this).
+	 */
+	e = s->classmap[((uintptr_t)ptr - s->base) >> PMT_HEAP_PAGE_SHIFT];
+	if (e != 0)
+		return pmt_class_size[e - 1];
 	return pmt_je_usable_size(ptr);
 }
 

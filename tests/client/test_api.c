@@ -1108,6 +1108,44 @@ test_defrag_frees_slabs(void **state)
 	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
 }
 
+/*
+ * memkind_malloc_usable_size() reads a small block's class from the kind's
+ * class map: it must say what jemalloc says, for every size class, for
+ * blocks that come back through the per-thread cache and for blocks
+ * realloc() resized in place.
+ */
+static void
+test_usable_size_is_jemallocs(void **state)
+{
+	size_t		(*js)(const void *, int);
+	memkind_t	 k = new_kind(0);
+	void		*sym, *p[2], *q;
+	size_t		 n;
+	int		 i;
+
+	assert_non_null(sym = dlsym(RTLD_DEFAULT, "sallocx"));
+	memcpy(&js, &sym, sizeof(sym));
+	for (n = 1; n <= 20000; n += n < 512 ? 1 : 61) {
+		for (i = 0; i < 2; i++) {
+			assert_non_null(p[i] = memkind_malloc(k, n));
+			assert_int_equal(memkind_malloc_usable_size(k, p[i]),
+			    js(p[i], 0));
+			assert_true(memkind_malloc_usable_size(NULL, p[i]) >= n);
+		}
+		memkind_free(k, p[0]);
+		/* The block again, from the cache. */
+		assert_non_null(p[0] = memkind_malloc(k, n));
+		assert_int_equal(memkind_malloc_usable_size(NULL, p[0]),
+		    js(p[0], 0));
+		assert_non_null(q = memkind_realloc(k, p[1], n + n / 2 + 1));
+		assert_int_equal(memkind_malloc_usable_size(NULL, q),
+		    js(q, 0));
+		memkind_free(k, q);
+		memkind_free(k, p[0]);
+	}
+	assert_int_equal(memkind_destroy_kind(k), MEMKIND_SUCCESS);
+}
+
 /* How many of the pages of [p, p + len) this process has mapped. */
 static size_t
 pages_spanned(const void *p, size_t len)
@@ -1278,6 +1316,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_fork_holes),
 		cmocka_unit_test(test_defrag),
 		cmocka_unit_test(test_defrag_frees_slabs),
+		cmocka_unit_test(test_usable_size_is_jemallocs),
 		cmocka_unit_test(test_small_commits_mapped),
 		cmocka_unit_test(test_destroy_leaks_nothing),
 		cmocka_unit_test(test_dax_kmem),
