@@ -282,7 +282,8 @@ memkind_get_capacity(memkind_t kind)
 	/* The nodes the kind binds to (for a _LOCAL kind, this CPU's). */
 	if (kind->anon)
 		return pmt_numa_capacity(kind->numa);
-	if (kind->max_size != 0)
+	/* The size given, even one that holds no whole page (0 too). */
+	if (kind->fixed || kind->max_size != 0)
 		return (ssize_t)kind->max_size;
 	if (kind->heap.daemon)
 		return api_tier_capacity(kind->heap.tier);

@@ -13,17 +13,23 @@ pmt_fixed_init(struct pmt_heap *h, void *addr, size_t size)
 	uintptr_t	page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	uintptr_t	start, end;
 
-	/* jemalloc's extents are whole pages: only those can be used. */
+	/*
+	 * jemalloc's extents are whole pages: only those can be used. A
+	 * range holding none (memkind takes any size, 0 too) makes a kind
+	 * that holds nothing: every allocation fails, as in memkind.
+	 */
 	start = ((uintptr_t)addr + page - 1) & ~(page - 1);
 	end = ((uintptr_t)addr + size) & ~(page - 1);
-	if (start < (uintptr_t)addr || end <= start)
-		return -EINVAL;
+	if (start < (uintptr_t)addr || end < start)
+		end = start = (uintptr_t)addr;
 	memset(h, 0, sizeof(*h));
 	pthread_mutex_init(&h->lock, NULL);
 	h->file_fd = -1;
 	h->base = (char *)start;
 	h->reserved = end - start;
 	h->brk = start;
+	if (h->reserved == 0)
+		return 0;	/* no class map: no block can be in the range */
 	h->classmap_len = h->reserved >> PMT_HEAP_PAGE_SHIFT;
 	h->classmap = mmap(NULL, h->classmap_len, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

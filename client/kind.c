@@ -287,6 +287,8 @@ kind_range_overlaps(const char *base, size_t len)
 	uintptr_t	a = (uintptr_t)base;
 	unsigned	i, n;
 
+	if (len == 0)
+		return false;	/* holds no page: claims no address */
 	n = __atomic_load_n(&pmt_ranges.high, __ATOMIC_ACQUIRE);
 	for (i = 0; i < n; i++) {
 		const struct pmt_range_slot *s = &pmt_ranges.slot[i];
@@ -309,7 +311,7 @@ pmt_kind_create_fixed(void *addr, size_t size, struct memkind **out)
 	struct memkind		*k;
 	int			 rc;
 
-	if (out == NULL || addr == NULL || size == 0 ||
+	if (out == NULL || addr == NULL ||
 	    (uintptr_t)addr + size < (uintptr_t)addr)
 		return MEMKIND_ERROR_INVALID;
 	if ((k = calloc(1, sizeof(*k))) == NULL)
