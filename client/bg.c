@@ -87,8 +87,7 @@ bg_pass(void)
 		 * daemon's UsageQuery (it asks when someone looks at the
 		 * tier) is read here, within a pass, and answered.
 		 */
-		pmt_conn_poll();
-		pmt_kind_report_if_due();
+		pmt_kind_poll_and_report();
 	}
 	pthread_mutex_unlock(&bg_pass_mutex);
 	if (least < 0)

@@ -553,8 +553,9 @@ kind_collect(struct memkind *k, void *arg)
 	u->refused += __atomic_load_n(&k->refused, __ATOMIC_RELAXED);
 }
 
-void
-pmt_kind_report_if_due(void)
+/* polled: the caller has just read the connection (pmt_conn_poll). */
+static void
+kind_report_if_due(bool polled)
 {
 	struct kind_usage	ku;
 	unsigned		ev;
@@ -567,7 +568,9 @@ pmt_kind_report_if_due(void)
 	/* Standalone kinds have nobody to report to. */
 	if (pmt_conn_get_open() != 0)
 		return;
-	pmt_conn_poll();
+	/* A query waiting would be read, and answered, after the report. */
+	if (!polled)
+		pmt_conn_poll();
 	ku.cap = KIND_REPORT_MAX;
 	ku.n = 0;
 	if ((ku.u = calloc(ku.cap, sizeof(*ku.u))) != NULL) {
@@ -577,6 +580,19 @@ pmt_kind_report_if_due(void)
 		free(ku.u);
 	}
 	pmt_conn_put();
+}
+
+void
+pmt_kind_report_if_due(void)
+{
+	kind_report_if_due(false);
+}
+
+void
+pmt_kind_poll_and_report(void)
+{
+	pmt_conn_poll();
+	kind_report_if_due(true);
 }
 
 /* The kinds a fork child inherits as dead (kind_atfork_child). */

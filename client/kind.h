@@ -92,6 +92,12 @@ void	 pmt_kind_foreach(void (*fn)(struct memkind *, void *), void *arg);
 struct memkind *pmt_kind_created(unsigned n);
 /* Sends a UsageReport when a lease came or went or the daemon asked. */
 void	 pmt_kind_report_if_due(void);
+/*
+ * Reads what the daemon sent (a UsageQuery makes a report due), then
+ * reports if due: one read of the connection, for callers that may have
+ * seen no packet for a while (the purge thread, memkind_update_cached_stats).
+ */
+void	 pmt_kind_poll_and_report(void);
 bool	 pmt_kind_daemon_mode(const struct memkind *k);
 
 extern struct memkind pmt_kind_default;

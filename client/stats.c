@@ -43,8 +43,7 @@ PMT_EXPORT int
 memkind_update_cached_stats(void)
 {
 	/* A good moment to notice the daemon asking for our numbers. */
-	pmt_conn_poll();
-	pmt_kind_report_if_due();
+	pmt_kind_poll_and_report();
 	return pmt_je_stats_refresh() == 0 ? MEMKIND_SUCCESS :
 	    MEMKIND_ERROR_OPERATION_FAILED;
 }
