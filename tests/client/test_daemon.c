@@ -867,6 +867,53 @@ test_reconnect_without_malloc(void **state)
 	assert_int_equal(memkind_set_bg_threads(true), 0);
 }
 
+/*
+ * A daemon with many tiers: its Welcome decodes to more than the client's
+ * 32 KiB zone (about 130 bytes per tier), which spills into mmap()ed
+ * chunks (conn.c) rather than failing. Every tier is known to the
+ * library: a kind on the last one works.
+ */
+#define MANY_TIERS	400
+
+static int
+setup_many_tiers(void **state)
+{
+	char	*ini, *p;
+	size_t	 len = MANY_TIERS * 96;
+	int	 i, rc;
+
+	if ((ini = malloc(len)) == NULL)
+		return -1;
+	for (p = ini, i = 0; i < MANY_TIERS; i++)
+		p += snprintf(p, len - (size_t)(p - ini),
+		    "[tier many%03d]\nbackend = file\n"
+		    "path = @DIR@/many%03d\ncapacity = 64M\n\n", i, i);
+	rc = start(ini);
+	free(ini);
+	return rc;
+}
+
+static void
+test_welcome_beyond_zone(void **state)
+{
+	struct pmemtier_kind_info	 info;
+	char				 last[32];
+	memkind_t			 k = NULL;
+	void				*p;
+
+	snprintf(last, sizeof(last), "many%03d", MANY_TIERS - 1);
+	assert_int_equal(pmemtier_create_pmem_on_tier(last, 0, &k),
+	    MEMKIND_SUCCESS);
+	assert_int_equal(pmemtier_kind_get_info(k, &info), 0);
+	assert_string_equal(info.tier, last);
+	assert_int_equal(memkind_get_capacity(k), 64 * MiB);
+	assert_non_null(p = memkind_malloc(k, 4 * MiB));
+	memset(p, 3, 4 * MiB);
+	assert_true(daemon_view(getpid(), info.name).bytes >= 4 * MiB);
+	memkind_free(k, p);
+	assert_int_equal(memkind_destroy_kind(k), 0);
+}
+
 static void
 test_threads_lease_without_overlap(void **state)
 {
@@ -964,6 +1011,8 @@ main(void)
 		    test_threads_lease_without_overlap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconnect_without_malloc,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_welcome_beyond_zone,
+		    setup_many_tiers, teardown),
 		cmocka_unit_test_setup_teardown(test_kmem_pages_on_node,
 		    setup, teardown),
 	};
