@@ -14,7 +14,7 @@ set xtics rotate by -30
 set key at graph 0.98, graph 0.80 right
 set style data linespoints
 # Sections start with "== name"; rows are "allocator phase ops ns live file granted physical".
-sec(n) = sprintf("< awk '/^== /{s++} s == %d && NF == 8 && $2 != \"phase\" {print NR, $2, $5, $6, $7}' %s", n, data)
+sec(n) = sprintf("< awk '/^== /{s++} s == %d && NF == 9 && $2 != \"phase\" {print NR, $2, $5, $6, $7}' %s", n, data)
 plot sec(1) using 0:4:xtic(2) title "memkind 1.14: file", \
      sec(2) using 0:4 title "pmemtier standalone: file", \
      sec(3) using 0:4 title "pmemtier daemon: physical", \

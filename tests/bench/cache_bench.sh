@@ -76,6 +76,8 @@ CONF
 	    "$bin/cache_bench_pmemtier" -d "$tmp/pmem" $args
 fi
 echo
-echo "ns/op: the allocator calls of the phase only; live: bytes asked for and"
-echo "not freed; file: st_blocks of this process's kind files; granted and"
-echo "physical: the daemon's TierInfo for the tier (physical: admins only)."
+echo "ns/op: the allocator calls of the phase only; phase/op: ns per object"
+echo "of the whole phase, with the first writes of what it stored; live: bytes"
+echo "asked for and not freed; file: st_blocks of this process's kind files;"
+echo "granted and physical: the daemon's TierInfo for the tier (physical:"
+echo "admins only)."
