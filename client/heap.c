@@ -255,7 +255,7 @@ memkind_malloc_usable_size(memkind_t kind,
 	 * byte load where jemalloc's lookup walks its radix tree (memtier
 	 * counts every block it hands out and takes back with this).
 	 */
-	e = s->classmap[((uintptr_t)ptr - s->base) >> PMT_HEAP_PAGE_SHIFT];
+	e = s->classmap[pmt_class_index(s->base, ptr)];
 	if (e != 0)
 		return pmt_class_size[e - 1];
 	return pmt_je_usable_size(ptr);

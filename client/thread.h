@@ -124,11 +124,18 @@ pmt_thread_front_alloc(struct memkind *k, size_t size)
 	return b->slot[n - 1];
 }
 
+/* Where p is in a class map of a range that starts at base. */
+static inline size_t
+pmt_class_index(uintptr_t base, const void *p)
+{
+	return ((uintptr_t)p - base) >> PMT_HEAP_PAGE_SHIFT;
+}
+
 /* The class map entry of p, which must lie in k's range. */
 static inline uint8_t *
 pmt_thread_class_entry(struct memkind *k, const void *p)
 {
-	return &k->classmap[((uintptr_t)p - k->base) >> PMT_HEAP_PAGE_SHIFT];
+	return &k->classmap[pmt_class_index(k->base, p)];
 }
 
 /*
@@ -151,7 +158,7 @@ pmt_thread_front_free_at(unsigned kslot, uint64_t gen,
 	if (__builtin_expect(tk == NULL ||
 	    __atomic_load_n(&tk->gen, __ATOMIC_RELAXED) != gen, 0))
 		return false;
-	if ((e = classmap[((uintptr_t)p - base) >> PMT_HEAP_PAGE_SHIFT]) == 0)
+	if ((e = classmap[pmt_class_index(base, p)]) == 0)
 		return false;
 	b = &tk->bins[e - 1];
 	if ((n = b->n) >= b->cap)
