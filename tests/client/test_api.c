@@ -88,11 +88,9 @@ test_mode(void **state)
 static void
 test_process_malloc_is_jemalloc(void **state)
 {
-	int	(*ctl)(const char *, void *, size_t *, void *, size_t);
-	void	*p, *sym;
+	void	*p;
 	char	*s;
 	uint64_t a0, a1;
-	size_t	 sz = sizeof(a0);
 
 	/* AddressSanitizer's malloc comes first by design: nothing to see. */
 	if (!MALLOC_IS_JEMALLOC)
@@ -103,16 +101,14 @@ test_process_malloc_is_jemalloc(void **state)
 	 * it (strdup asks for malloc@GLIBC_2.2.5, which a versioned
 	 * definition in libpmemtier would not satisfy).
 	 */
-	assert_non_null(sym = dlsym(RTLD_DEFAULT, "mallctl"));
-	memcpy(&ctl, &sym, sizeof(sym));
-	assert_int_equal(ctl("thread.allocated", &a0, &sz, NULL, 0), 0);
+	assert_int_equal(tu_thread_allocated(&a0), 0);
 	assert_non_null(p = malloc(100000));
-	assert_int_equal(ctl("thread.allocated", &a1, &sz, NULL, 0), 0);
+	assert_int_equal(tu_thread_allocated(&a1), 0);
 	assert_true(a1 - a0 >= 100000);
 	free(p);
-	assert_int_equal(ctl("thread.allocated", &a0, &sz, NULL, 0), 0);
+	assert_int_equal(tu_thread_allocated(&a0), 0);
 	assert_non_null(s = strdup("a string glibc copies with malloc"));
-	assert_int_equal(ctl("thread.allocated", &a1, &sz, NULL, 0), 0);
+	assert_int_equal(tu_thread_allocated(&a1), 0);
 	assert_true(a1 - a0 >= strlen(s) + 1);
 	free(s);
 	/* So plain malloc and MEMKIND_DEFAULT are one heap. */

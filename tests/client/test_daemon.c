@@ -5,7 +5,6 @@
  * kmem pages on their node, fork, and the modes' failure paths. Each test
  * gets its own daemon (testd fixture).
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <numaif.h>
 #include <pthread.h>
@@ -809,16 +808,9 @@ run_scenario(int (*fn)(void), const char *what)
 static uint64_t
 thread_allocated(void)
 {
-	static int	(*ctl)(const char *, void *, size_t *, void *, size_t);
 	uint64_t	a;
-	size_t		sz = sizeof(a);
-	void		*sym;
 
-	if (ctl == NULL) {
-		assert_non_null(sym = dlsym(RTLD_DEFAULT, "mallctl"));
-		memcpy(&ctl, &sym, sizeof(sym));
-	}
-	assert_int_equal(ctl("thread.allocated", &a, &sz, NULL, 0), 0);
+	assert_int_equal(tu_thread_allocated(&a), 0);
 	return a;
 }
 

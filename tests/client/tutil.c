@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -146,4 +147,19 @@ tu_check(const void *p, size_t n, unsigned seed)
 		if (c[i] != (unsigned char)(seed * 31 + i * 7))
 			return -1;
 	return 0;
+}
+
+int
+tu_thread_allocated(uint64_t *bytes)
+{
+	static int	(*ctl)(const char *, void *, size_t *, void *, size_t);
+	size_t		sz = sizeof(*bytes);
+	void		*sym;
+
+	if (ctl == NULL) {
+		if ((sym = dlsym(RTLD_DEFAULT, "mallctl")) == NULL)
+			return -1;
+		memcpy(&ctl, &sym, sizeof(sym));
+	}
+	return ctl("thread.allocated", bytes, &sz, NULL, 0) == 0 ? 0 : -1;
 }

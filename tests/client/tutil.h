@@ -4,6 +4,7 @@
 #define PMT_TUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* A private directory under $TMPDIR (or /tmp); tu_rmdir removes it. */
@@ -26,6 +27,13 @@ int	tu_settled_fds(int want);
  * it wrote there, or -1. The child's exit status goes to *status.
  */
 ssize_t	tu_stderr_bytes(void (*fn)(void *), void *arg, int *status);
+
+/*
+ * jemalloc's count of the bytes this thread has allocated so far
+ * (mallctl "thread.allocated", found at run time: the tests link
+ * libpmemtier only). 0, or -1 when there is no such jemalloc.
+ */
+int	tu_thread_allocated(uint64_t *bytes);
 
 /* Fills and checks a recognisable pattern. */
 void	tu_fill(void *p, size_t n, unsigned seed);
