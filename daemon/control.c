@@ -17,6 +17,7 @@
 #include "conn.h"
 #include "holder.h"
 #include "lease.h"
+#include "tier.h"
 #include "activation.h"
 #include "control.h"
 #include "worker.h"
@@ -303,7 +304,8 @@ static unsigned
 control_fds_used(void)
 {
 	return pmtd->nconns + lease_count() + lease_zombie_count() +
-	    holder_count() + closer_pending() + worker_fds();
+	    holder_count() + closer_pending() + worker_fds() +
+	    tier_spare_count();
 }
 
 static void	control_serve(int);
@@ -315,6 +317,12 @@ control_over_budget(const struct principal *pr, char *msg, size_t len)
 
 	if (pr->admin || used < pmtd->max_fds)
 		return 0;
+	/* Kept lease files are the first to go (tier.c: spares). */
+	if (tier_spare_count() > 0) {
+		tier_spares_drop_all(&pmtd->tiers);
+		if ((used = control_fds_used()) < pmtd->max_fds)
+			return 0;
+	}
 	snprintf(msg, len, "the daemon is at its descriptor budget (%u in "
 	    "use; RLIMIT_NOFILE less a reserve for admins): try again later",
 	    used);

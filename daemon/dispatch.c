@@ -301,6 +301,7 @@ struct dispatch_grant {
 	uint64_t	 budget;
 	uint32_t	 projid;
 	int		 fd;
+	uint64_t	 devino[2];	/* the file's, when alloc knew them */
 	int		 rc;
 	int		 swept;
 	uint64_t	 frees;		/* waits for the close lane up to this */
@@ -358,7 +359,7 @@ dispatch_grant(const struct dispatch_grant *gr, int rc, int fd)
 		return;
 	}
 	if ((l = lease_create(t, c, &c->pr, gr->size, gr->budget, fd,
-	    gr->label)) == NULL) {
+	    gr->devino, gr->label)) == NULL) {
 		close(fd);
 		conn_error(c, rid, E(INTERNAL), "out of memory");
 		return;
@@ -401,7 +402,8 @@ dispatch_grant_run(struct work *w)
 	g->fd = -1;
 	if (g->frees != 0)
 		worker_wait_closes(g->frees);
-	g->rc = tier_alloc(g->t, g->size, g->budget, g->projid, &g->fd);
+	g->rc = tier_alloc(g->t, g->size, g->budget, g->projid, &g->fd,
+	    g->devino);
 }
 
 static void
@@ -512,7 +514,7 @@ dispatch_lease_request(struct conn *c, uint64_t rid,
 	if (t->ops->fills && g.budget >= WORKER_MIN_BYTES &&
 	    dispatch_grant_async(&g, 0) == 0)
 		return;
-	rc = tier_alloc(t, g.size, g.budget, g.projid, &fd);
+	rc = tier_alloc(t, g.size, g.budget, g.projid, &fd, g.devino);
 	/*
 	 * The filesystem is fuller than the grants say: a client grew its
 	 * lease files, or kept ones that ended, or ended leases are still

@@ -90,7 +90,8 @@ lease_insert(struct lease *l, struct tier *t, uint64_t size)
 
 struct lease *
 lease_create(struct tier *t, struct conn *c, const struct principal *pr,
-    uint64_t size, uint64_t budget, int fd, const char *label)
+    uint64_t size, uint64_t budget, int fd, const uint64_t devino[2],
+    const char *label)
 {
 	struct stat	 st;
 	struct lease	*l;
@@ -109,7 +110,11 @@ lease_create(struct tier *t, struct conn *c, const struct principal *pr,
 
 		memcpy(l->label, label, n);	/* calloc'd: stays terminated */
 	}
-	if (fd >= 0 && fstat(fd, &st) == 0) {
+	/* A spare's are known; a new file is asked once, for the journal. */
+	if (devino != NULL && devino[1] != 0) {
+		l->dev = devino[0];
+		l->ino = devino[1];
+	} else if (fd >= 0 && fstat(fd, &st) == 0) {
 		l->dev = (uint64_t)st.st_dev;
 		l->ino = (uint64_t)st.st_ino;
 	}
@@ -709,7 +714,8 @@ lease_end_then(struct lease *l, struct tiers *tiers, struct work *then)
 	 */
 	if (fd >= 0 && !t->ops->sealed && lease_sole_opener(fd, 1) == 1) {
 		journal_end(l->id, 0);
-		queued = worker_close_then(fd, bytes, t->close_sleeps, then);
+		/* Emptied and kept for the next grant (or closed). */
+		queued = tier_recycle_then(tiers, t, fd, bytes, then);
 		lease_unlink(l, tiers);
 		free(l);
 		return queued;

@@ -21,7 +21,7 @@ void	lease_table_fini(struct tiers *);
  */
 struct lease *lease_create(struct tier *, struct conn *,
 	    const struct principal *, uint64_t size, uint64_t budget, int fd,
-	    const char *label);
+	    const uint64_t devino[2], const char *label);
 struct lease *lease_find(uint64_t id);
 /*
  * Re-enters a lease from the journal after a restart (restore.c), held

@@ -194,6 +194,7 @@ static void
 main_zombies(evutil_socket_t fd, short what, void *arg)
 {
 	journal_flush();
+	tier_spares_tick(&pmtd->tiers);
 	if (lease_zombie_count() > 0 && lease_audit_pending() == 0)
 		(void)lease_audit_async(NULL, 1, &pmtd->tiers, NULL, NULL);
 }

@@ -60,6 +60,12 @@ metrics_tier_zombies(const struct tier *t)
 	return t->nzombies;
 }
 
+static uint64_t
+metrics_tier_spares(const struct tier *t)
+{
+	return t->nspares;
+}
+
 static void
 metrics_tiers(struct evbuffer *b, enum metrics_format f)
 {
@@ -81,6 +87,9 @@ metrics_tiers(struct evbuffer *b, enum metrics_format f)
 		    metrics_tier_leases },
 		{ "pmemtier_tier_zombies", NULL, "Revoked leases whose file a "
 		    "client may still hold open.", metrics_tier_zombies },
+		{ "pmemtier_tier_spare_files", NULL, "Emptied files of ended "
+		    "leases kept for the next grants (one descriptor each).",
+		    metrics_tier_spares },
 	};
 	struct tier	*t;
 	size_t		 i;

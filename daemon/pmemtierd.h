@@ -191,11 +191,16 @@ struct tier_ops {
 	 */
 	/*
 	 * fill: the bytes from offset 0 that must be backed now (a file's
-	 * blocks are allocated; the rest of size is a hole).
+	 * blocks are allocated; the rest of size is a hole). devino gets the
+	 * file's st_dev and st_ino when alloc knows them without a stat
+	 * (a spare), else zeros.
 	 */
 	int		(*alloc)(struct tier *, uint64_t size, uint64_t fill,
-			    uint32_t projid, int *fdp);
+			    uint32_t projid, int *fdp, uint64_t devino[2]);
 };
+
+/* Empty lease files a file tier keeps for its next grants (tier.c). */
+#define TIER_SPARES	16
 
 struct tier {
 	TAILQ_ENTRY(tier)	 entry;
@@ -218,6 +223,13 @@ struct tier {
 	int			 removed;	/* gone from config, leases remain */
 	enum tier_enforce	 enforce;
 	uint32_t		 project_base;	/* first project id it may use */
+	/* Spares: files of ended leases, emptied (tier_recycle_then). */
+	int			 spare_fd[TIER_SPARES];
+	uint64_t		 spare_id[TIER_SPARES][2];	/* dev, ino */
+	unsigned		 nspares;
+	uint64_t		 spares_at;	/* last taken or kept (ms) */
+	unsigned		 nkeeping;	/* files on their way to spares */
+	struct tiers		*keeping_in;	/* the table it is freed from */
 };
 TAILQ_HEAD(tiers, tier);
 

@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "log.h"
 #include "tier.h"
+#include "worker.h"
+
+static void	tier_maybe_free(struct tiers *, struct tier *);
 
 static const struct tier_ops *const tier_backends[] = {
 	&tier_file_ops,
@@ -116,6 +122,7 @@ void
 tier_free(struct tiers *tiers, struct tier *t)
 {
 	TAILQ_REMOVE(tiers, t, entry);
+	tier_spares_drop(t);
 	t->ops->close(t);
 	free(t);
 }
@@ -174,6 +181,8 @@ tier_apply(struct tiers *tiers, struct pmtd_config *conf, char *err,
 			}
 			continue;
 		}
+		/* Kept files may be in a project the new rules do not use. */
+		tier_spares_drop(t);
 		t->removed = 0;
 		t->capacity = tc->capacity;
 		t->is_default = tc == def;
@@ -207,9 +216,170 @@ tier_close_all(struct tiers *tiers)
 
 int
 tier_alloc(struct tier *t, uint64_t size, uint64_t fill, uint32_t projid,
-    int *fdp)
+    int *fdp, uint64_t devino[2])
 {
-	return t->ops->alloc(t, size, fill < size ? fill : size, projid, fdp);
+	devino[0] = devino[1] = 0;
+	return t->ops->alloc(t, size, fill < size ? fill : size, projid, fdp,
+	    devino);
+}
+
+/*
+ * ---- spares: lease files kept for the next grant ----
+ *
+ * Making a lease file (O_TMPFILE) and destroying it (the last close
+ * evicts the inode) cost as much kernel time as the grant's other work
+ * on ext4 (ext4_tmpfile searches for an inode not recently freed, ~20 %
+ * of the daemon's CPU per grant with 64 clients) and a fifth of it on
+ * tmpfs. A file whose lease ended and which nobody else has open (the
+ * F_SETLEASE probe said so and its write lease is still set) is instead
+ * truncated to 0 where its close would have run, checked empty, its
+ * lease dropped, and kept for the next grant of the same tier.
+ *
+ * Safe to hand to another principal: nothing of the old client's
+ * reaches the file any more (no descriptor, no mapping: either would have
+ * failed the probe; it has no name, so nobody opens it anew), and its
+ * blocks are all gone (st_blocks 0 checked, so nothing written is read
+ * back: the next grant fallocates fresh, zeroed blocks). At most
+ * TIER_SPARES per tier; all of a tier's go when none was taken or kept
+ * for a second (seen by the zombie timer's tick: 1 to 2 s), on reload,
+ * under descriptor pressure, and with the tier. Pops may run on the worker (large grants):
+ * one lock.
+ */
+static pthread_mutex_t	tier_spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned		tier_nspares;	/* all tiers' */
+
+static uint64_t
+tier_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+tier_spare_take(struct tier *t, uint64_t devino[2])
+{
+	int	fd = -1;
+
+	pthread_mutex_lock(&tier_spare_lock);
+	if (t->nspares > 0) {
+		t->nspares--;
+		tier_nspares--;
+		t->spares_at = tier_now_ms();
+		fd = t->spare_fd[t->nspares];
+		devino[0] = t->spare_id[t->nspares][0];
+		devino[1] = t->spare_id[t->nspares][1];
+	}
+	pthread_mutex_unlock(&tier_spare_lock);
+	return fd;
+}
+
+/* Where the close would run: empty the file and give up the probe's lease. */
+static int
+tier_spare_empty(int fd, uint64_t val[2])
+{
+	struct stat	st;
+
+	if (ftruncate(fd, 0) != 0 || fstat(fd, &st) != 0 ||
+	    st.st_size != 0 || st.st_blocks != 0 || st.st_nlink != 0 ||
+	    !S_ISREG(st.st_mode) || fcntl(fd, F_SETLEASE, F_UNLCK) != 0)
+		return -1;
+	val[0] = (uint64_t)st.st_dev;
+	val[1] = (uint64_t)st.st_ino;
+	return 0;
+}
+
+/* Back on the loop: kept when there is room, else closed (it is empty). */
+static void
+tier_spare_keep(void *arg, int fd, const uint64_t val[2])
+{
+	struct tier	*t = arg;
+
+	if (fd >= 0) {
+		pthread_mutex_lock(&tier_spare_lock);
+		if (!t->removed && t->nspares < TIER_SPARES) {
+			t->spare_fd[t->nspares] = fd;
+			t->spare_id[t->nspares][0] = val[0];
+			t->spare_id[t->nspares][1] = val[1];
+			t->nspares++;
+			tier_nspares++;
+			t->spares_at = tier_now_ms();
+			fd = -1;
+		}
+		pthread_mutex_unlock(&tier_spare_lock);
+		if (fd >= 0)
+			close(fd);
+	}
+	t->nkeeping--;
+	tier_maybe_free(t->keeping_in, t);
+}
+
+int
+tier_recycle_then(struct tiers *tiers, struct tier *t, int fd, uint64_t bytes,
+    struct work *then)
+{
+	struct worker_keep	k = {
+		.empty = tier_spare_empty,
+		.keep = tier_spare_keep,
+		.arg = t,
+	};
+
+	if (t->ops->sealed || t->removed)
+		return worker_close_then(fd, bytes, t->close_sleeps, then);
+	/* The tier stays until the file is kept or closed. */
+	t->nkeeping++;
+	t->keeping_in = tiers;
+	return worker_dispose_then(fd, bytes, t->close_sleeps, then, &k);
+}
+
+void
+tier_spares_drop(struct tier *t)
+{
+	int		fds[TIER_SPARES];
+	unsigned	i, n;
+
+	pthread_mutex_lock(&tier_spare_lock);
+	n = t->nspares;
+	memcpy(fds, t->spare_fd, n * sizeof(*fds));
+	tier_nspares -= n;
+	t->nspares = 0;
+	pthread_mutex_unlock(&tier_spare_lock);
+	/* Empty files: closing them frees no block, and does not sleep. */
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+void
+tier_spares_tick(struct tiers *tiers)
+{
+	struct tier	*t;
+	uint64_t	 now = tier_now_ms();
+
+	/* Called each second: a spare lives 1 to 2 s unused. */
+	TAILQ_FOREACH(t, tiers, entry) {
+		pthread_mutex_lock(&tier_spare_lock);
+		if (t->nspares > 0 && now - t->spares_at >= 1000) {
+			pthread_mutex_unlock(&tier_spare_lock);
+			tier_spares_drop(t);
+		} else
+			pthread_mutex_unlock(&tier_spare_lock);
+	}
+}
+
+void
+tier_spares_drop_all(struct tiers *tiers)
+{
+	struct tier	*t;
+
+	TAILQ_FOREACH(t, tiers, entry)
+		tier_spares_drop(t);
+}
+
+unsigned
+tier_spare_count(void)
+{
+	return tier_nspares;
 }
 
 int
@@ -246,7 +416,8 @@ tier_export(struct tier *t, int fd)
 static void
 tier_maybe_free(struct tiers *tiers, struct tier *t)
 {
-	if (t->removed && t->nleases + t->nzombies == 0 && tiers != NULL) {
+	if (t->removed && t->nleases + t->nzombies + t->nkeeping == 0 &&
+	    tiers != NULL) {
 		log_info("tier %s: last lease gone, tier removed", t->name);
 		tier_free(tiers, t);
 	}

@@ -37,7 +37,24 @@ void	tier_close_all(struct tiers *);
  * none; -EDQUOT when that project has no room for size more bytes.
  */
 int	tier_alloc(struct tier *, uint64_t size, uint64_t fill, uint32_t projid,
-	    int *fdp);
+	    int *fdp, uint64_t devino[2]);
+/*
+ * Spares (file tiers): ends a lease's file that nobody else has open
+ * (its F_SETLEASE write lease still set) by keeping it, emptied, for a
+ * later grant instead of closing it; worker_close_then's placement and
+ * return. A sealed or removed tier's file is simply closed.
+ */
+struct work;
+int	tier_recycle_then(struct tiers *, struct tier *, int fd,
+	    uint64_t bytes, struct work *then);
+/* A kept file (its st_dev and st_ino in devino), or -1: any thread. */
+int	tier_spare_take(struct tier *, uint64_t devino[2]);
+/* Closes a tier's spares; every tier's; those no grant took last tick. */
+void	tier_spares_drop(struct tier *);
+void	tier_spares_drop_all(struct tiers *);
+void	tier_spares_tick(struct tiers *);
+/* Descriptors the spares hold, all tiers (they count in the fd budget). */
+unsigned tier_spare_count(void);
 /*
  * A descriptor of the lease object behind fd for the client (the caller
  * closes it once sent): its own open file for a file lease. fd or -errno.

@@ -242,24 +242,27 @@ tier_file_close(struct tier *t)
 
 static int
 tier_file_alloc(struct tier *t, uint64_t size, uint64_t fill, uint32_t projid,
-    int *fdp)
+    int *fdp, uint64_t devino[2])
 {
 	struct stat	st;
 	uint64_t	have;
 	int		fd, rc;
 
 	/*
-	 * O_EXCL: the client gets this fd, and without it could linkat() the
-	 * file into the filesystem, keeping its space past the lease.
+	 * An emptied file of an ended lease (tier.c: spares), else a new
+	 * one. O_EXCL: the client gets this fd, and without it could
+	 * linkat() the file into the filesystem, keeping its space past the
+	 * lease.
 	 */
-	fd = openat(t->dirfd, ".", O_TMPFILE | O_EXCL | O_RDWR | O_CLOEXEC,
-	    0600);
-	if (fd < 0)
+	if ((fd = tier_spare_take(t, devino)) < 0 &&
+	    (fd = openat(t->dirfd, ".", O_TMPFILE | O_EXCL | O_RDWR |
+	    O_CLOEXEC, 0600)) < 0)
 		return -errno;
 	/*
 	 * Into the project while the file is still empty: every block it
 	 * ever has is then counted there, and the client, who does not own
-	 * the file, cannot move it out.
+	 * the file, cannot move it out. (A spare is empty too, and is set
+	 * again: it may come from another bucket's lease.)
 	 */
 	if (projid != 0 && (rc = projquota_set_file(fd, projid)) != 0) {
 		close(fd);

@@ -69,7 +69,7 @@ tier_kmem_bind(struct tier *t, int fd, uint64_t size)
  */
 static int
 tier_kmem_alloc(struct tier *t, uint64_t size, uint64_t fill, uint32_t projid,
-    int *fdp)
+    int *fdp, uint64_t devino[2])
 {
 	int	fd, rc;
 

@@ -54,6 +54,8 @@ struct worker_close {
 	int		 fd;
 	uint64_t	 seq;		/* close lane: order of submission */
 	struct work	*then;		/* completed right after the close */
+	struct worker_keep keep;	/* keep.empty NULL: a plain close */
+	uint64_t	 val[2];
 };
 
 /*
@@ -313,7 +315,12 @@ worker_fds(void)
 static void
 worker_close_run(struct work *w)
 {
-	close(((struct worker_close *)w)->fd);
+	struct worker_close	*wc = (struct worker_close *)w;
+
+	if (wc->keep.empty != NULL && wc->keep.empty(wc->fd, wc->val) == 0)
+		return;
+	close(wc->fd);
+	wc->fd = -1;
 }
 
 static void
@@ -322,6 +329,8 @@ worker_close_done(struct work *w)
 	struct worker_close	*wc = (struct worker_close *)w;
 
 	worker.fds--;
+	if (wc->keep.keep != NULL)
+		wc->keep.keep(wc->keep.arg, wc->fd, wc->val);
 	if (wc->then != NULL)
 		wc->then->done(wc->then);
 	free(wc);
@@ -330,11 +339,22 @@ worker_close_done(struct work *w)
 int
 worker_close_then(int fd, uint64_t bytes, int sleeps, struct work *then)
 {
+	return worker_dispose_then(fd, bytes, sleeps, then, NULL);
+}
+
+int
+worker_dispose_then(int fd, uint64_t bytes, int sleeps, struct work *then,
+    const struct worker_keep *k)
+{
 	struct worker_close	*wc;
+	uint64_t		 val[2] = { 0, 0 };
 	int			 pinned = worker_pinned(fd);
 
-	if (fd < 0)
+	if (fd < 0) {
+		if (k != NULL)
+			k->keep(k->arg, -1, val);
 		return 0;
+	}
 	/*
 	 * A close that sleeps (WORKER_LANE_BUSY) goes to the lane only when
 	 * someone else is waiting for the loop (events ready in this
@@ -350,12 +370,20 @@ worker_close_then(int fd, uint64_t bytes, int sleeps, struct work *then)
 		/* Out of memory and a job uses fd: wait for it first. */
 		if (pinned && worker.running)
 			worker_drain();
+		if (k != NULL && k->empty(fd, val) == 0) {
+			k->keep(k->arg, fd, val);
+			return 0;
+		}
 		close(fd);
+		if (k != NULL)
+			k->keep(k->arg, -1, val);
 		return 0;
 	}
 	wc->w.run = worker_close_run;
 	wc->w.done = worker_close_done;
 	wc->fd = fd;
+	if (k != NULL)
+		wc->keep = *k;
 	worker.fds++;
 	if (pinned || bytes >= WORKER_MIN_BYTES || worker.nclosers == 0) {
 		/* After the jobs that use fd; then after it, in order. */

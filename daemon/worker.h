@@ -78,6 +78,21 @@ int	worker_close(int fd, uint64_t bytes);
  */
 int	worker_close_then(int fd, uint64_t bytes, int sleeps,
 	    struct work *then);
+/*
+ * A lease descriptor that may be kept instead of closed (a file tier's
+ * spare): empty() runs where the close would have (thread or loop) and
+ * makes the file fit to keep, filling val; keep() then takes fd on the
+ * loop. An empty() that fails has the fd closed there and then, and
+ * keep() is called with fd -1: it is always called once.
+ */
+struct worker_keep {
+	int	(*empty)(int fd, uint64_t val[2]);
+	void	(*keep)(void *arg, int fd, const uint64_t val[2]);
+	void	*arg;
+};
+/* worker_close_then, with k (NULL: a plain close). */
+int	worker_dispose_then(int fd, uint64_t bytes, int sleeps,
+	    struct work *then, const struct worker_keep *k);
 /* The close lane: the last close queued, and waiting (on a thread that is
  * not the loop) until every close up to seq has run. */
 uint64_t worker_close_seq(void);

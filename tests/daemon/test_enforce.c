@@ -402,6 +402,131 @@ test_keep_fd_after_release_kmem(void **state)
 	keep_after_release("kmem");
 }
 
+/*
+ * ---- 1b. a file kept for the next grant (spares) ----
+ *
+ * The daemon keeps the file of a lease that ended, emptied, for its next
+ * grant on the tier, which may be another user's. What the first user
+ * wrote must not reach the second, and a file the first still holds must
+ * never be handed on.
+ */
+
+#define SPARE_SIZE	(1 * MiB)
+
+/* Shared with the children (MAP_SHARED); st is each process's own. */
+struct spare_run {
+	struct step	*st;
+	int		 keep;		/* the writer keeps its fd */
+	uint64_t	 ino;		/* the writer's file */
+};
+
+static int
+spare_writer(void *arg)
+{
+	struct spare_run	*r = arg;
+	struct stat		 st;
+	uint64_t		 id, size;
+	char			*p;
+	int			 s = tc_open(d.socket), fd;
+
+	if (s < 0 || tc_lease(s, "small", SPARE_SIZE, &id, &size, &fd) != 0)
+		return 30;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED || fstat(fd, &st) != 0)
+		return 31;
+	r->ino = (uint64_t)st.st_ino;
+	memset(p, 0xa5, size);
+	munmap(p, size);
+	if (!r->keep)
+		close(fd);
+	if (tc_release(s, id) != 0)
+		return 32;
+	if (r->keep && step_child(r->st) != 0)
+		return 33;
+	close(s);
+	return 0;
+}
+
+/* Leases the same size; 0 when it reads nothing but zeros. */
+static int
+spare_reader(void *arg)
+{
+	uint64_t	*ino = arg, id, size, i;
+	struct stat	 st;
+	unsigned char	*p;
+	int		 s = tc_open(d.socket), fd;
+
+	if (s < 0 || tc_lease(s, "small", SPARE_SIZE, &id, &size, &fd) != 0)
+		return 40;
+	if (fstat(fd, &st) != 0)
+		return 41;
+	*ino = (uint64_t)st.st_ino;
+	/* Its whole budget is allocated, as for a new file. */
+	if ((uint64_t)st.st_size != size || allocated(fd) < size)
+		return 42;
+	p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return 43;
+	for (i = 0; i < size; i++)
+		if (p[i] != 0) {
+			fprintf(stderr, "reader: byte %llu of a new lease is "
+			    "%#x\n", (unsigned long long)i, p[i]);
+			return 44;
+		}
+	munmap(p, size);
+	close(fd);
+	return tc_release(s, id) == 0 ? 0 : 45;
+}
+
+static void
+test_spare_carries_nothing(void **state)
+{
+	struct spare_run	*r;
+	struct step		 st;
+	uint64_t		*ino;
+	pid_t			 a;
+	int			 i, reused = 0;
+
+	if (small[0] == '\0')
+		skip();
+	/* Shared with the children, who fill in their inode numbers. */
+	r = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED |
+	    MAP_ANONYMOUS, -1, 0);
+	assert_true(r != MAP_FAILED);
+	ino = (uint64_t *)(r + 1);
+	/*
+	 * The attacker writes and lets go; the victim's next lease is
+	 * usually the same file (unless the idle tick dropped it between).
+	 */
+	for (i = 0; i < 8; i++) {
+		r->keep = 0;
+		assert_int_equal(reap(as_user(ATTACKER, spare_writer, r)), 0);
+		assert_int_equal(reap(as_user(VICTIM, spare_reader, ino)), 0);
+		reused += *ino == r->ino;
+	}
+	if (reused == 0)
+		fail_msg("no lease of 8 reused the file of the one before: "
+		    "the spares are not exercised");
+	/* Kept open (fd and all): truncated, never handed on. */
+	r->keep = 1;
+	r->st = &st;
+	step_init(&st);
+	a = as_user(ATTACKER, spare_writer, r);
+	step_forked(&st);
+	if (step_wait(&st) != 0) {
+		step_fini(&st);
+		fail_msg("attacker failed: exit %d", reap(a));
+	}
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(reap(as_user(VICTIM, spare_reader, ino)), 0);
+		assert_true(*ino != r->ino);
+	}
+	step_go(&st);
+	assert_int_equal(reap(a), 0);
+	step_fini(&st);
+	munmap(r, 4096);
+}
+
 /* ---- 2. grow a lease past its grant ---- */
 
 static int
@@ -1383,6 +1508,8 @@ main(void)
 		    test_keep_fd_after_release_file, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_keep_fd_after_release_kmem, setup_plain, teardown),
+		cmocka_unit_test_setup_teardown(test_spare_carries_nothing,
+		    setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_over_budget,
 		    setup_over_budget, teardown),
 		cmocka_unit_test_setup_teardown(test_grow_lease, setup_small,

@@ -77,10 +77,14 @@ static void
 test_create_find_destroy(void **state)
 {
 	struct lease	*a, *b;
+	struct stat	 st;
 	int		 fa = tmpfile_in("/tmp"), fb = memfd(8192);
 
-	a = lease_create(&t, &c, &c.pr, 4096, 4096, fa, "A");
-	b = lease_create(&t, &c, &c.pr, 8192, 8192, fb, "B");
+	assert_int_equal(ftruncate(fa, 4096), 0);
+	assert_int_equal(write(fa, "secret", 6), 6);
+
+	a = lease_create(&t, &c, &c.pr, 4096, 4096, fa, NULL, "A");
+	b = lease_create(&t, &c, &c.pr, 8192, 8192, fb, NULL, "B");
 	assert_non_null(a);
 	assert_non_null(b);
 	/* Ids count up from the seed. */
@@ -103,12 +107,26 @@ test_create_find_destroy(void **state)
 	assert_int_equal(c.bytes, 8192);
 	assert_int_equal(t.granted, 8192);
 	assert_int_equal(quota_usage_cgroup("pmem", "/x"), 8192);
-	/* The daemon's fd is closed with the lease; nobody else held it. */
+	/*
+	 * Nobody else held the file: the daemon keeps it for the next grant
+	 * (a spare), emptied and without the probe's lease; closed when the
+	 * spares go.
+	 */
 	assert_int_equal(lease_zombie_count(), 0);
-	assert_int_equal(fcntl(fa, F_GETFD), -1);
+	assert_int_equal(t.nspares, 1);
+	assert_int_equal(t.spare_fd[0], fa);
+	assert_int_equal(fstat(fa, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(st.st_blocks, 0);
+	assert_int_equal(t.spare_id[0][1], (uint64_t)st.st_ino);
+	assert_int_equal(fcntl(fa, F_GETLEASE), F_UNLCK);
+	assert_int_equal(tier_spare_count(), 1);
 	lease_table_fini(&tiers);
 	assert_int_equal(lease_count(), 0);
 	assert_int_equal(fcntl(fb, F_GETFD), -1);
+	tier_spares_drop(&t);
+	assert_int_equal(tier_spare_count(), 0);
+	assert_int_equal(fcntl(fa, F_GETFD), -1);
 	assert_int_equal(t.granted, 0);
 	assert_int_equal(quota_usage_uid("pmem", 42), 0);
 	assert_true(TAILQ_EMPTY(&c.leases));
@@ -121,7 +139,7 @@ test_many(void **state)
 	uint64_t	 i;
 
 	for (i = 0; i < 10000; i++)
-		assert_non_null(lease_create(&t, &c, &c.pr, 4096, 4096, -1,
+		assert_non_null(lease_create(&t, &c, &c.pr, 4096, 4096, -1, NULL,
 		    NULL));
 	for (i = 0; i < 10000; i++) {
 		l = lease_find(1000 + i);
@@ -153,7 +171,7 @@ test_audit(void **state)
 	assert_non_null(mkdtemp(dir));
 	fd = tmpfile_in(dir);
 	assert_int_equal(posix_fallocate(fd, 0, 65536), 0);
-	l = lease_create(&t, &c, &c.pr, 65536, 65536, fd, "f");
+	l = lease_create(&t, &c, &c.pr, 65536, 65536, fd, NULL, "f");
 	lease_audit(l);
 	assert_false(l->overgrown);
 	assert_true(l->physical >= 65536);
@@ -197,7 +215,7 @@ test_zombie(void **state)
 	assert_non_null(mkdtemp(dir));
 	fd = tmpfile_in(dir);
 	assert_int_equal(posix_fallocate(fd, 0, 1 << 20), 0);
-	l = lease_create(&t, &c, &c.pr, 1 << 20, 1 << 20, fd, "z");
+	l = lease_create(&t, &c, &c.pr, 1 << 20, 1 << 20, fd, NULL, "z");
 	/* The client's own open file of the lease, as tier_export makes. */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	kept = open(path, O_RDWR | O_CLOEXEC);
@@ -239,7 +257,7 @@ test_sealed_end(void **state)
 
 	assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SEAL), 0);
 	t.ops = &tier_kmem_ops;
-	l = lease_create(&t, &c, &c.pr, 1 << 20, 1 << 20, fd, "k");
+	l = lease_create(&t, &c, &c.pr, 1 << 20, 1 << 20, fd, NULL, "k");
 	kept = dup(fd);
 	lease_end(l, &tiers);
 	/* A sealed memfd cannot grow again: no zombie to watch. */

@@ -261,6 +261,8 @@ test_scrape(void **state)
 	    "\"pmem\",backend=\"file\"}"), free_b);
 	assert_int_equal(sample(body, "pmemtier_tier_leases{tier=\"pmem\","
 	    "backend=\"file\"}"), 2);
+	assert_int_equal(sample(body, "pmemtier_tier_spare_files{tier="
+	    "\"pmem\",backend=\"file\"}"), 0);
 
 	/* The bucket's are QuotaList's. */
 	r = tc_simple(s, PMEMTIER__ENVELOPE__BODY_QUOTA_LIST_REQUEST);
@@ -355,6 +357,25 @@ test_scrape(void **state)
 	    "\"pmem\",backend=\"file\"}"), granted);
 	assert_null(strstr(body, "pmemtier_quota_bucket_used_bytes{"));
 	assert_int_equal(sample(body, "pmemtier_lease_grants_total"), 2);
+	free(resp);
+
+	/*
+	 * The two leases ended with nothing else holding their files: the
+	 * files are kept for the next grants. One serves a new lease and
+	 * comes back at its release; unused, they go within two seconds.
+	 */
+	assert_int_equal(tc_lease(s, "pmem", 1 * MiB, &id, &size, &fd), 0);
+	close(fd);
+	assert_int_equal(tc_release(s, id), 0);
+	usleep(200 * 1000);
+	resp = http_tcp("/metrics", NULL);
+	assert_int_equal(sample(http_body(resp), "pmemtier_tier_spare_files{"
+	    "tier=\"pmem\",backend=\"file\"}"), 2);
+	free(resp);
+	usleep(2300 * 1000);
+	resp = http_tcp("/metrics", NULL);
+	assert_int_equal(sample(http_body(resp), "pmemtier_tier_spare_files{"
+	    "tier=\"pmem\",backend=\"file\"}"), 0);
 	close(s);
 	free(resp);
 }

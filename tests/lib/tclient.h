@@ -59,9 +59,9 @@ void	tc_free(Pmemtier__Envelope *);
 
 /* Open descriptors of a process (0 = this one), counted in /proc/PID/fd. */
 int	tc_count_fds(pid_t pid);
-/* Waits up to 5 s until pid has want fds; returns the last count. */
+/* Waits up to 15 s until pid has want fds; returns the last count. */
 int	tc_wait_fds(pid_t pid, int want);
-/* The fd count of pid once it stops changing (100 ms stable, <= 5 s). */
+/* The fd count of pid once it stops changing (3 s stable, <= 15 s). */
 int	tc_settle_fds(pid_t pid);
 struct testd;
 
