@@ -173,11 +173,13 @@ tier_apply(struct tiers *tiers, struct pmtd_config *conf, char *err,
 			if (strcmp(tc->name, t->name) == 0)
 				break;
 		if (tc == NULL || tier_lookup(&added, t->name) != NULL) {
-			if (t->nleases + t->nzombies == 0)
+			/* A file on its way to the spares needs the tier. */
+			if (t->nleases + t->nzombies + t->nkeeping == 0)
 				tier_free(tiers, t);
 			else {
 				t->removed = 1;
 				t->is_default = 0;
+				tier_spares_drop(t);	/* no more grants */
 			}
 			continue;
 		}
