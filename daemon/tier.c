@@ -244,8 +244,8 @@ tier_alloc(struct tier *t, uint64_t size, uint64_t fill, uint32_t projid,
  * back: the next grant fallocates fresh, zeroed blocks). At most
  * TIER_SPARES per tier; all of a tier's go when none was taken or kept
  * for a second (seen by the zombie timer's tick: 1 to 2 s), on reload,
- * under descriptor pressure, and with the tier. Pops may run on the worker (large grants):
- * one lock.
+ * under descriptor pressure, and with the tier. Large grants take spares
+ * on the worker thread: one lock covers them all.
  */
 static pthread_mutex_t	tier_spare_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned		tier_nspares;	/* all tiers' */
@@ -381,7 +381,12 @@ tier_spares_drop_all(struct tiers *tiers)
 unsigned
 tier_spare_count(void)
 {
-	return tier_nspares;
+	unsigned	n;
+
+	pthread_mutex_lock(&tier_spare_lock);
+	n = tier_nspares;
+	pthread_mutex_unlock(&tier_spare_lock);
+	return n;
 }
 
 int
